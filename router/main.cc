@@ -1,0 +1,75 @@
+// shardline: the router daemon.
+#include <boost/program_options.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "router/config.h"
+#include "router/server.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+bool setUpLogging(const shardline::LogConfig& log) {
+  try {
+    auto logger = log.file.empty() ? spdlog::stderr_color_mt("shardline")
+                                   : spdlog::basic_logger_mt("shardline", log.file);
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(log.level));
+    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+    return true;
+  } catch (const spdlog::spdlog_ex& e) {
+    std::cerr << "shardline: log.file: " << e.what() << "\n";
+    return false;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description options("shardline options");
+  options.add_options()("help,h", "show this help")(
+      "config,c", po::value<std::string>()->default_value("shardline.toml"), "configuration file")(
+      "check", "validate the configuration and exit")("version", "print the version and exit");
+  po::variables_map args;
+  try {
+    po::store(po::parse_command_line(argc, argv, options), args);
+    po::notify(args);
+  } catch (const po::error& e) {
+    std::cerr << "shardline: " << e.what() << "\n" << options;
+    return 2;
+  }
+  if (args.count("help") != 0) {
+    std::cout << options;
+    return 0;
+  }
+  if (args.count("version") != 0) {
+    std::cout << "shardline 0.1.0\n";
+    return 0;
+  }
+
+  auto loaded = shardline::loadConfig(args["config"].as<std::string>());
+  if (!loaded.config) {
+    std::cerr << "shardline: " << loaded.error << "\n";
+    return 1;
+  }
+  if (args.count("check") != 0) {
+    std::cout << "configuration ok\n";
+    return 0;
+  }
+  if (!setUpLogging(loaded.config->log)) {
+    return 1;
+  }
+
+  shardline::Server server(std::move(*loaded.config));
+  std::string error = server.start();
+  if (!error.empty()) {
+    spdlog::error("{}", error);
+    return 1;
+  }
+  server.wait();
+  return 0;
+}

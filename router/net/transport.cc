@@ -1,0 +1,119 @@
+#include "router/net/transport.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include <chrono>
+
+namespace shardline::net {
+
+namespace {
+
+template <typename Socket>
+class SocketTransport final : public Transport {
+ public:
+  explicit SocketTransport(Socket socket) : socket_(std::move(socket)) {}
+
+  awaitable<size_t> readSome(char* data, size_t size) override {
+    co_return co_await socket_.async_read_some(asio::buffer(data, size), use_awaitable);
+  }
+
+  awaitable<void> writeAll(std::string_view data) override {
+    co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()), use_awaitable);
+  }
+
+  void close() override {
+    ErrorCode ignored;
+    socket_.shutdown(Socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  void cancel() override {
+    ErrorCode ignored;
+    socket_.cancel(ignored);
+  }
+
+  Tcp::socket* tcpSocket() override {
+    if constexpr (std::is_same_v<Socket, Tcp::socket>) {
+      return &socket_;
+    } else {
+      return nullptr;
+    }
+  }
+
+  std::string peer() const override {
+    ErrorCode ec;
+    auto endpoint = socket_.remote_endpoint(ec);
+    if (ec) {
+      return "?";
+    }
+    if constexpr (std::is_same_v<Socket, Tcp::socket>) {
+      return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    } else {
+      return "unix";
+    }
+  }
+
+ private:
+  Socket socket_;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> makeTcpTransport(Tcp::socket socket) {
+  ErrorCode ignored;
+  socket.set_option(Tcp::no_delay(true), ignored);
+  return std::make_unique<SocketTransport<Tcp::socket>>(std::move(socket));
+}
+
+std::unique_ptr<Transport> makeUnixTransport(Local::socket socket) {
+  return std::make_unique<SocketTransport<Local::socket>>(std::move(socket));
+}
+
+awaitable<std::unique_ptr<Transport>> connectTo(const std::string& host, uint16_t port,
+                                                std::chrono::milliseconds timeout) {
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor);
+  timer.expires_after(timeout);
+
+  if (!host.empty() && host.front() == '/') {
+    Local::socket socket(executor);
+    std::string path = host + "/.s.PGSQL." + std::to_string(port);
+    timer.async_wait([&socket](ErrorCode ec) {
+      if (!ec) {
+        ErrorCode ignored;
+        socket.close(ignored);
+      }
+    });
+    ErrorCode ec;
+    co_await socket.async_connect(Local::endpoint(path), asio::redirect_error(use_awaitable, ec));
+    timer.cancel();
+    if (ec || !socket.is_open()) {
+      throw boost::system::system_error(ec ? ec : asio::error::timed_out, "connect " + path);
+    }
+    co_return makeUnixTransport(std::move(socket));
+  }
+
+  Tcp::socket socket(executor);
+  ErrorCode ec;
+  auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) {
+    throw boost::system::system_error(ec, "address " + host);
+  }
+  timer.async_wait([&socket](ErrorCode waitEc) {
+    if (!waitEc) {
+      ErrorCode ignored;
+      socket.close(ignored);
+    }
+  });
+  co_await socket.async_connect(Tcp::endpoint(address, port),
+                                asio::redirect_error(use_awaitable, ec));
+  timer.cancel();
+  if (ec || !socket.is_open()) {
+    throw boost::system::system_error(ec ? ec : asio::error::timed_out,
+                                      "connect " + host + ":" + std::to_string(port));
+  }
+  co_return makeTcpTransport(std::move(socket));
+}
+
+}  // namespace shardline::net

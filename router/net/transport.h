@@ -1,0 +1,39 @@
+// A byte stream to a client or a backend: TCP, Unix socket, or TLS over TCP.
+//
+// Owned by one connection and used only from its worker's io_context.
+// I/O failures surface as boost::system::system_error from the awaitables;
+// the connection's top-level coroutine catches them and closes.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "router/asio.h"
+
+namespace shardline::net {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual awaitable<size_t> readSome(char* data, size_t size) = 0;
+  virtual awaitable<void> writeAll(std::string_view data) = 0;
+  virtual void close() = 0;
+  // Aborts pending reads and writes; they complete with operation_aborted.
+  virtual void cancel() = 0;
+  virtual bool isTls() const { return false; }
+  // The TCP socket, for a TLS upgrade; null on other transports.
+  virtual Tcp::socket* tcpSocket() { return nullptr; }
+  // A short description of the peer for logs, e.g. "127.0.0.1:51234".
+  virtual std::string peer() const = 0;
+};
+
+std::unique_ptr<Transport> makeTcpTransport(Tcp::socket socket);
+std::unique_ptr<Transport> makeUnixTransport(Local::socket socket);
+
+// Connects to a node: `host` is an address or a Unix socket directory.
+// Requires: a non-zero timeout.
+awaitable<std::unique_ptr<Transport>> connectTo(const std::string& host, uint16_t port,
+                                                std::chrono::milliseconds timeout);
+
+}  // namespace shardline::net

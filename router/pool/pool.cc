@@ -1,0 +1,142 @@
+#include "router/pool/pool.h"
+
+#include <spdlog/spdlog.h>
+
+namespace shardline::pool {
+
+awaitable<Checkout> Pool::acquire() {
+  ++stats_.checkouts;
+  while (!idle_.empty()) {
+    std::unique_ptr<Backend> backend = std::move(idle_.back());
+    idle_.pop_back();
+    if (Clock::now() - backend->createdAt() < config_.lifetime) {
+      co_return Checkout{std::move(backend), {}};
+    }
+    discard(std::move(backend));
+  }
+  if (stats_.open < max_) {
+    co_return co_await connectNew();
+  }
+
+  // Every backend is busy: queue until one is released, a slot frees, or time runs out.
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(config_.checkoutTimeout);
+  Waiter waiter{nullptr, false, &timer};
+  waiters_.push_back(&waiter);
+  ErrorCode ec;
+  co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  std::erase(waiters_, &waiter);
+  if (waiter.backend) {
+    co_return Checkout{std::move(waiter.backend), {}};
+  }
+  if (waiter.slotFreed) {
+    co_return co_await connectNew();
+  }
+  ++stats_.timeouts;
+  std::string error;
+  wire::appendError(error, "53300",
+                    "shardline: no backend available for node " + key_.node->name +
+                        " within checkout_timeout (" +
+                        std::to_string(config_.checkoutTimeout.count()) + " ms)");
+  co_return Checkout{nullptr, std::move(error)};
+}
+
+awaitable<Checkout> Pool::connectNew() {
+  ++stats_.open;
+  auto result =
+      co_await Backend::connect(*key_.node, key_.database, *key_.user, config_, tls_);
+  if (!result.backend) {
+    --stats_.open;
+    wakeOne();
+    co_return Checkout{nullptr, std::move(result.errorBytes)};
+  }
+  spdlog::debug("pool node={} db={} user={}: opened backend pid {}", key_.node->name,
+                key_.database, key_.user->name, result.backend->pid());
+  co_return Checkout{std::move(result.backend), {}};
+}
+
+void Pool::release(std::unique_ptr<Backend> backend) {
+  backend->lastUsed = Clock::now();
+  while (!waiters_.empty()) {
+    Waiter* waiter = waiters_.front();
+    waiters_.pop_front();
+    if (!waiter->backend && !waiter->slotFreed) {
+      waiter->backend = std::move(backend);
+      waiter->timer->cancel();
+      return;
+    }
+  }
+  idle_.push_back(std::move(backend));
+}
+
+void Pool::discard(std::unique_ptr<Backend> backend) {
+  backend->close();
+  backend.reset();
+  --stats_.open;
+  wakeOne();
+}
+
+bool Pool::wakeOne() {
+  while (!waiters_.empty()) {
+    Waiter* waiter = waiters_.front();
+    waiters_.pop_front();
+    if (!waiter->backend && !waiter->slotFreed) {
+      waiter->slotFreed = true;
+      waiter->timer->cancel();
+      return true;
+    }
+  }
+  return false;
+}
+
+void Pool::prune(Clock::time_point now) {
+  std::erase_if(idle_, [&](std::unique_ptr<Backend>& backend) {
+    bool expired = now - backend->lastUsed > config_.idleTimeout ||
+                   now - backend->createdAt() > config_.lifetime;
+    if (expired && stats_.open > config_.minSize) {
+      backend->close();
+      --stats_.open;
+      return true;
+    }
+    return false;
+  });
+  stats_.idle = int(idle_.size());
+  stats_.waiting = int(waiters_.size());
+}
+
+void Pool::closeIdle() {
+  for (auto& backend : idle_) {
+    backend->close();
+    --stats_.open;
+  }
+  idle_.clear();
+}
+
+Pool& PoolSet::get(const NodeConfig& node, const std::string& database, const UserConfig& user) {
+  std::string name = node.name;
+  name += '\0';
+  name += database;
+  name += '\0';
+  name += user.name;
+  auto it = pools_.find(name);
+  if (it == pools_.end()) {
+    int share = std::max(1, config_.pool.maxSize / workers_);
+    auto pool = std::make_unique<Pool>(PoolKey{&node, database, &user}, config_.pool, share, tls_);
+    it = pools_.emplace(std::move(name), std::move(pool)).first;
+  }
+  return *it->second;
+}
+
+void PoolSet::prune(Clock::time_point now) {
+  for (auto& [name, pool] : pools_) {
+    pool->prune(now);
+  }
+}
+
+void PoolSet::closeIdle() {
+  for (auto& [name, pool] : pools_) {
+    pool->closeIdle();
+  }
+}
+
+}  // namespace shardline::pool

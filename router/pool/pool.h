@@ -1,0 +1,97 @@
+// A pool of backends for one (node, database, user) on one worker.
+//
+// Pools live in their worker's PoolSet and are touched only from that worker's
+// io_context, so they take no locks. A pool's size limit is its share of the
+// configured max_size: max_size divided over the workers, at least one.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "router/pool/backend.h"
+
+namespace shardline::pool {
+
+struct PoolKey {
+  const NodeConfig* node;
+  std::string database;
+  const UserConfig* user;
+};
+
+struct Checkout {
+  std::unique_ptr<Backend> backend;
+  std::string errorBytes;  // when no backend: the ErrorResponse for the client
+};
+
+struct PoolStats {
+  int open = 0;      // idle, in use and connecting
+  int idle = 0;
+  int waiting = 0;   // clients queued for a backend
+  uint64_t checkouts = 0;
+  uint64_t timeouts = 0;
+};
+
+class Pool {
+ public:
+  Pool(PoolKey key, const PoolConfig& config, int maxSize, asio::ssl::context* tls)
+      : key_(std::move(key)), config_(config), max_(maxSize), tls_(tls) {}
+
+  // A backend for a client, waiting up to the checkout timeout for one.
+  awaitable<Checkout> acquire();
+  // Returns a clean, idle backend (status 'I', nothing unread) for reuse.
+  void release(std::unique_ptr<Backend> backend);
+  // Closes a backend that cannot be reused and frees its slot.
+  void discard(std::unique_ptr<Backend> backend);
+  // Closes idle backends past idle timeout or lifetime.
+  void prune(Clock::time_point now);
+  // Closes every idle backend (shutdown).
+  void closeIdle();
+
+  const PoolStats& stats() const { return stats_; }
+  const PoolKey& key() const { return key_; }
+
+ private:
+  struct Waiter {
+    std::unique_ptr<Backend> backend;  // handed over by release()
+    bool slotFreed = false;            // a slot opened: the waiter may connect itself
+    asio::steady_timer* timer;
+  };
+
+  awaitable<Checkout> connectNew();
+  bool wakeOne();
+
+  PoolKey key_;
+  const PoolConfig& config_;
+  int max_;
+  asio::ssl::context* tls_;
+  std::vector<std::unique_ptr<Backend>> idle_;
+  std::deque<Waiter*> waiters_;
+  PoolStats stats_;
+};
+
+// All pools of one worker, by (node, database, user).
+class PoolSet {
+ public:
+  PoolSet(const Config& config, int workers, asio::ssl::context* tls)
+      : config_(config), workers_(workers), tls_(tls) {}
+  Pool& get(const NodeConfig& node, const std::string& database, const UserConfig& user);
+  void prune(Clock::time_point now);
+  void closeIdle();
+  template <typename F>
+  void forEach(F&& f) const {
+    for (const auto& [name, pool] : pools_) {
+      f(*pool);
+    }
+  }
+
+ private:
+  const Config& config_;
+  int workers_;
+  asio::ssl::context* tls_;
+  std::unordered_map<std::string, std::unique_ptr<Pool>> pools_;
+};
+
+}  // namespace shardline::pool

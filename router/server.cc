@@ -1,0 +1,245 @@
+#include "router/server.h"
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <future>
+
+#include "router/net/tls.h"
+#include "router/session/client_session.h"
+
+namespace shardline {
+
+namespace {
+uint64_t cancelKey(int32_t pid, int32_t secret) {
+  return (uint64_t(uint32_t(pid)) << 32) | uint32_t(secret);
+}
+}  // namespace
+
+void CancelRegistry::add(int32_t pid, int32_t secret,
+                         std::weak_ptr<session::ClientSession> session, Worker* worker) {
+  std::lock_guard lock(mutex_);
+  entries_[cancelKey(pid, secret)] = Entry{std::move(session), worker};
+}
+
+void CancelRegistry::remove(int32_t pid, int32_t secret) {
+  std::lock_guard lock(mutex_);
+  entries_.erase(cancelKey(pid, secret));
+}
+
+void CancelRegistry::cancel(int32_t pid, int32_t secret) {
+  Entry entry;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(cancelKey(pid, secret));
+    if (it == entries_.end()) {
+      return;
+    }
+    entry = it->second;
+  }
+  asio::post(entry.worker->io(), [session = entry.session] {
+    if (auto live = session.lock()) {
+      live->cancelCurrentQuery();
+    }
+  });
+}
+
+Worker::Worker(int index, const Config& config, int workers, asio::ssl::context* serverTls,
+               asio::ssl::context* backendTls, CancelRegistry& cancels)
+    : index_(index),
+      config_(config),
+      pools_(config, workers, backendTls),
+      serverTls_(serverTls),
+      cancels_(cancels) {}
+
+void Worker::start() {
+  work_ = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
+      io_.get_executor());
+  asio::co_spawn(io_, janitor(), asio::detached);
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void Worker::join() {
+  work_.reset();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+awaitable<void> Worker::janitor() {
+  asio::steady_timer timer(io_);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(1));
+    ErrorCode ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (ec || io_.stopped()) {
+      co_return;
+    }
+    pools_.prune(pool::Clock::now());
+    if (!work_ && sessions.empty()) {
+      pools_.closeIdle();
+      co_return;
+    }
+  }
+}
+
+Server::Server(Config config) : config_(std::move(config)) {}
+
+Server::~Server() {
+  if (!unixPath_.empty()) {
+    ::unlink(unixPath_.c_str());
+  }
+}
+
+std::string Server::start() {
+  std::string error;
+  if (!config_.tls.certFile.empty()) {
+    serverTls_ = net::makeServerTlsContext(config_.tls.certFile, config_.tls.keyFile, error);
+    if (!serverTls_) {
+      return "tls: " + error;
+    }
+  }
+  if (config_.pool.tls != BackendTls::Disable) {
+    backendTls_ = net::makeClientTlsContext(config_.pool.tlsRootCert, error);
+    if (!backendTls_) {
+      return "pool.tls_root_cert: " + error;
+    }
+  }
+
+  try {
+    if (!config_.listen.host.empty()) {
+      Tcp::endpoint endpoint(asio::ip::make_address(config_.listen.host), config_.listen.port);
+      tcp_ = std::make_unique<Tcp::acceptor>(acceptIo_);
+      tcp_->open(endpoint.protocol());
+      tcp_->set_option(Tcp::acceptor::reuse_address(true));
+      tcp_->bind(endpoint);
+      tcp_->listen(config_.listen.backlog);
+    }
+    if (!config_.listen.unixSocketDir.empty()) {
+      unixPath_ = config_.listen.unixSocketDir + "/.s.PGSQL." + std::to_string(config_.listen.port);
+      ::unlink(unixPath_.c_str());
+      unix_ = std::make_unique<Local::acceptor>(acceptIo_, Local::endpoint(unixPath_));
+      std::filesystem::permissions(unixPath_, std::filesystem::perms::all);
+    }
+  } catch (const std::exception& e) {
+    return std::string("cannot listen: ") + e.what();
+  }
+
+  int count = config_.workers;
+  for (int i = 0; i < count; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i, config_, count, serverTls_.get(),
+                                                backendTls_.get(), cancels_));
+    workers_.back()->start();
+  }
+  if (tcp_) {
+    asio::co_spawn(acceptIo_, acceptTcp(*tcp_), asio::detached);
+    spdlog::info("listening on {}:{}", config_.listen.host, config_.listen.port);
+  }
+  if (unix_) {
+    asio::co_spawn(acceptIo_, acceptUnix(*unix_), asio::detached);
+    spdlog::info("listening on {}", unixPath_);
+  }
+  return {};
+}
+
+Worker& Server::nextWorker() {
+  Worker& worker = *workers_[nextWorker_];
+  nextWorker_ = (nextWorker_ + 1) % workers_.size();
+  return worker;
+}
+
+void Server::dispatch(std::unique_ptr<net::Transport> transport, Worker& worker) {
+  uint64_t id = nextId_++;
+  auto client = std::make_shared<session::ClientSession>(worker, std::move(transport), id);
+  asio::co_spawn(worker.io(), [client] { return client->run(); }, asio::detached);
+}
+
+awaitable<void> Server::acceptTcp(Tcp::acceptor& acceptor) {
+  for (;;) {
+    Worker& worker = nextWorker();
+    ErrorCode ec;
+    Tcp::socket socket = co_await acceptor.async_accept(worker.io(),
+                                                        asio::redirect_error(use_awaitable, ec));
+    if (ec == asio::error::operation_aborted) {
+      co_return;
+    }
+    if (ec) {
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    dispatch(net::makeTcpTransport(std::move(socket)), worker);
+  }
+}
+
+awaitable<void> Server::acceptUnix(Local::acceptor& acceptor) {
+  for (;;) {
+    Worker& worker = nextWorker();
+    ErrorCode ec;
+    Local::socket socket = co_await acceptor.async_accept(worker.io(),
+                                                          asio::redirect_error(use_awaitable, ec));
+    if (ec == asio::error::operation_aborted) {
+      co_return;
+    }
+    if (ec) {
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    dispatch(net::makeUnixTransport(std::move(socket)), worker);
+  }
+}
+
+// Stops accepting, asks every session to end after its transaction, and
+// closes whatever is left when the drain timeout passes.
+void Server::drain() {
+  spdlog::info("shutting down: no new connections, draining for up to {} ms",
+               config_.timeouts.shutdownDrain.count());
+  ErrorCode ignored;
+  if (tcp_) {
+    tcp_->close(ignored);
+  }
+  if (unix_) {
+    unix_->close(ignored);
+  }
+  for (auto& worker : workers_) {
+    asio::post(worker->io(), [w = worker.get()] {
+      for (auto& [id, session] : w->sessions) {
+        if (auto live = session.lock()) {
+          live->requestClose();
+        }
+      }
+    });
+  }
+  auto deadline = std::chrono::steady_clock::now() + config_.timeouts.shutdownDrain;
+  for (auto& worker : workers_) {
+    for (;;) {
+      std::promise<size_t> left;
+      auto future = left.get_future();
+      asio::post(worker->io(), [w = worker.get(), &left] { left.set_value(w->sessions.size()); });
+      if (future.get() == 0 || std::chrono::steady_clock::now() > deadline) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  for (auto& worker : workers_) {
+    worker->io().stop();
+    worker->join();
+  }
+  spdlog::info("shut down");
+}
+
+void Server::wait() {
+  asio::signal_set signals(acceptIo_, SIGTERM, SIGINT);
+  signals.async_wait([this](ErrorCode ec, int) {
+    if (!ec) {
+      drain();
+      acceptIo_.stop();
+    }
+  });
+  acceptIo_.run();
+}
+
+}  // namespace shardline

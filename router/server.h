@@ -1,0 +1,110 @@
+// The daemon's runtime: worker threads, listeners, the cancel registry and
+// graceful shutdown.
+//
+// Each Worker owns an io_context run by one thread; client sessions and
+// their pools live on one worker. The Server and the CancelRegistry are
+// shared by all threads; their shared parts are guarded by a mutex that is
+// taken per connection, never per query.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "router/asio.h"
+#include "router/config.h"
+#include "router/pool/pool.h"
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace shardline {
+
+namespace session {
+class ClientSession;
+}
+
+// Maps the (pid, secret) pairs the router gave clients to their sessions.
+class CancelRegistry {
+ public:
+  void add(int32_t pid, int32_t secret, std::weak_ptr<session::ClientSession> session,
+           class Worker* worker);
+  void remove(int32_t pid, int32_t secret);
+  // Posts a cancel to the session's worker when the key is known.
+  void cancel(int32_t pid, int32_t secret);
+
+ private:
+  struct Entry {
+    std::weak_ptr<session::ClientSession> session;
+    Worker* worker;
+  };
+  std::mutex mutex_;
+  std::unordered_map<uint64_t, Entry> entries_;  // guarded by mutex_
+};
+
+class Worker {
+ public:
+  Worker(int index, const Config& config, int workers, asio::ssl::context* serverTls,
+         asio::ssl::context* backendTls, CancelRegistry& cancels);
+
+  asio::io_context& io() { return io_; }
+  const Config& config() const { return config_; }
+  pool::PoolSet& pools() { return pools_; }
+  asio::ssl::context* serverTls() const { return serverTls_; }
+  CancelRegistry& cancels() { return cancels_; }
+  int index() const { return index_; }
+
+  // Sessions on this worker, for shutdown; touched on this worker only.
+  std::unordered_map<uint64_t, std::weak_ptr<session::ClientSession>> sessions;
+
+  void start();
+  void join();
+
+ private:
+  awaitable<void> janitor();
+
+  int index_;
+  const Config& config_;
+  asio::io_context io_{1};
+  pool::PoolSet pools_;
+  asio::ssl::context* serverTls_;
+  CancelRegistry& cancels_;
+  std::thread thread_;
+  std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+};
+
+class Server {
+ public:
+  explicit Server(Config config);
+  ~Server();
+  // Starts listeners and workers; returns an error message or empty.
+  std::string start();
+  // Blocks until SIGTERM or SIGINT has drained the router.
+  void wait();
+
+ private:
+  awaitable<void> acceptTcp(Tcp::acceptor& acceptor);
+  awaitable<void> acceptUnix(Local::acceptor& acceptor);
+  void dispatch(std::unique_ptr<net::Transport> transport, Worker& worker);
+  Worker& nextWorker();
+  void drain();
+
+  Config config_;
+  std::shared_ptr<asio::ssl::context> serverTls_;
+  std::shared_ptr<asio::ssl::context> backendTls_;
+  CancelRegistry cancels_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  asio::io_context acceptIo_{1};
+  std::unique_ptr<Tcp::acceptor> tcp_;
+  std::unique_ptr<Local::acceptor> unix_;
+  std::string unixPath_;
+  std::atomic<uint64_t> nextId_{1};
+  size_t nextWorker_ = 0;
+};
+
+}  // namespace shardline

@@ -1,0 +1,326 @@
+// Attaching a backend to a client, the pump that relays its replies, and
+// giving it back to the pool clean.
+#include <spdlog/spdlog.h>
+
+#include "router/server.h"
+#include "router/session/client_session.h"
+
+namespace shardline::session {
+
+namespace {
+
+// A fingerprint no client state has: the backend's settings are unknown.
+constexpr uint64_t kUnknownState = ~uint64_t{0};
+
+std::string simpleQuery(std::string_view sql) {
+  std::string out;
+  wire::MessageWriter(out).begin('Q').cstring(sql).end();
+  return out;
+}
+
+bool startsWith(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace
+
+awaitable<bool> ClientSession::ensureBackend(Reply failureReply) {
+  while (releasing_) {
+    co_await waitSignal(pumpDone_);
+  }
+  if (backend_) {
+    co_return true;
+  }
+  if (pool_ == nullptr) {
+    pool_ = &worker_.pools().get(*worker_.config().primaryNode(), database_, *user_);
+  }
+  pool::Checkout checkout = co_await pool_->acquire();
+  std::string error = std::move(checkout.errorBytes);
+  if (checkout.backend) {
+    backend_ = std::move(checkout.backend);
+    error = co_await restoreState(false);
+  }
+  if (!error.empty()) {
+    out_.append(error);
+    if (failureReply == Reply::Query) {
+      wire::appendReadyForQuery(out_, txStatus_);
+    } else {
+      skipToSync_ = true;
+    }
+    co_return false;
+  }
+  spdlog::debug("{} node={} attached backend pid {}", prefix_, backend_->node().name,
+                backend_->pid());
+  pumping_ = true;
+  asio::co_spawn(worker_.io(), [self = shared_from_this()] { return self->pump(); },
+                 asio::detached);
+  co_return true;
+}
+
+// Puts the client's settings on the backend unless it has them already.
+// Returns an ErrorResponse when that failed (the backend is then gone).
+awaitable<std::string> ClientSession::restoreState(bool force) {
+  if (!force && backend_->stateFingerprint == state_.fingerprint) {
+    co_return std::string();
+  }
+  pool::HiddenResult result;
+  try {
+    result = co_await backend_->runHidden(restoreMessages(state_.settings), kRestoreSyncs);
+  } catch (const std::exception& e) {
+    backend_->broken = true;
+    wire::appendError(result.errorBytes, "08006",
+                      std::string("shardline: backend lost while restoring settings: ") + e.what());
+  }
+  backend_->unnamedClient = 0;
+  if (!result.ok() || result.status != 'I') {
+    pool_->discard(std::move(backend_));
+    co_return result.errorBytes;
+  }
+  SessionState fresh = readBack(result.rows, user_->name);
+  state_.settings = std::move(fresh.settings);
+  state_.fingerprint = fresh.fingerprint;
+  if (state_.reported.empty()) {
+    state_.reported = std::move(fresh.reported);
+  }
+  backend_->stateFingerprint = state_.fingerprint;
+  co_return std::string();
+}
+
+awaitable<void> ClientSession::pump() {
+  auto self = shared_from_this();
+  bool lost = false;
+  try {
+    for (;;) {
+      wire::Frame frame;
+      wire::FrameStatus status;
+      while ((status = backend_->reader().next(frame)) == wire::FrameStatus::Ready) {
+        onBackendFrame(frame);
+      }
+      if (status == wire::FrameStatus::Bad) {
+        throw std::runtime_error("backend sent a malformed message");
+      }
+      emitReadySynthetic();
+      try {
+        co_await flushClient();
+      } catch (const std::exception&) {
+        closing_ = true;
+        client_->close();
+        break;
+      }
+      if (shouldRelease()) {
+        co_await releaseBackend();
+        break;
+      }
+      if (closing_) {
+        break;
+      }
+      co_await backend_->fill();
+    }
+  } catch (const std::exception& e) {
+    lost = !closing_;
+    if (lost) {
+      spdlog::warn("{} node={} backend connection lost: {}", prefix_,
+                   backend_ ? backend_->node().name : "?", e.what());
+      if (backend_) {
+        backend_->broken = true;
+      }
+    }
+  }
+  if (backend_ && backend_->broken) {
+    pool_->discard(std::move(backend_));
+  }
+  if (lost) {
+    // The client's protocol state is unknown now: tell it and close.
+    wire::appendError(out_, "08006", "shardline: connection to the database node was lost",
+                      "FATAL");
+    closing_ = true;
+    try {
+      co_await flushClient();
+    } catch (const std::exception&) {
+    }
+    client_->close();
+  }
+  pumping_ = false;
+  releasing_ = false;
+  pumpDone_.cancel();
+}
+
+void ClientSession::onBackendFrame(wire::Frame frame) {
+  emitReadySynthetic();
+  char type = frame.type;
+  if (type == 'A' || type == 'N') {
+    out_.append(frame.bytes);
+    return;
+  }
+  if (type == 'S') {
+    out_.append(frame.bytes);
+    settingsTouched_ = true;
+    return;
+  }
+  if (pending_.empty()) {
+    backend_->broken = true;
+    throw std::runtime_error(std::string("unexpected backend message '") + type + "'");
+  }
+  Pending& head = pending_.front();
+  if (type == 'C') {
+    std::string_view tag = frame.body;
+    if (startsWith(tag, "DEALLOCATE ALL") || startsWith(tag, "DISCARD ALL")) {
+      statements_.clear();
+      backend_->prepared.clear();
+    }
+  }
+  if (head.kind == Reply::Query) {
+    out_.append(frame.bytes);
+    if (type == 'Z') {
+      txStatus_ = frame.body.empty() ? 'I' : frame.body[0];
+      pending_.pop_front();
+    }
+    emitReadySynthetic();
+    return;
+  }
+  switch (type) {
+    case '1':
+      if (head.kind != Reply::HiddenParse) {
+        out_.append(frame.bytes);
+      }
+      pending_.pop_front();
+      break;
+    case '2':
+    case '3':
+    case 'n':
+    case 'C':
+    case 'I':
+    case 's':
+      out_.append(frame.bytes);
+      pending_.pop_front();
+      break;
+    case 'T':
+      out_.append(frame.bytes);
+      if (head.kind == Reply::Describe) {
+        pending_.pop_front();
+      }
+      break;
+    case 'E':
+      if (head.kind == Reply::Sync) {
+        out_.append(frame.bytes);  // an error at commit, before ReadyForQuery
+        break;
+      }
+      out_.append(head.kind == Reply::ClientError ? std::string_view(head.bytes) : frame.bytes);
+      forgetDroppedParse(head);
+      pending_.pop_front();
+      popThroughSync();
+      break;
+    case 'Z':
+      txStatus_ = frame.body.empty() ? 'I' : frame.body[0];
+      out_.append(frame.bytes);
+      pending_.pop_front();
+      break;
+    default:
+      out_.append(frame.bytes);
+      break;
+  }
+  emitReadySynthetic();
+}
+
+// After an error Postgres skips every message up to Sync; so do the replies.
+void ClientSession::popThroughSync() {
+  while (!pending_.empty() && pending_.front().kind != Reply::Sync &&
+         pending_.front().kind != Reply::Query) {
+    forgetDroppedParse(pending_.front());
+    pending_.pop_front();
+  }
+}
+
+void ClientSession::forgetDroppedParse(const Pending& entry) {
+  if (entry.backendName.empty()) {
+    return;
+  }
+  if (entry.kind == Reply::Parse || entry.kind == Reply::HiddenParse) {
+    backend_->prepared.erase(entry.backendName);
+  }
+  if (entry.kind == Reply::Parse || entry.kind == Reply::Synthetic) {
+    statements_.erase(entry.name);
+  }
+}
+
+void ClientSession::emitReadySynthetic() {
+  while (!pending_.empty() && pending_.front().kind == Reply::Synthetic) {
+    out_.append(pending_.front().bytes);
+    pending_.pop_front();
+  }
+}
+
+bool ClientSession::shouldRelease() const {
+  return worker_.config().pool.mode == PoolMode::Transaction && !pinned_ && pending_.empty() &&
+         !inPipeline_ && txStatus_ == 'I' && toBackend_.empty() && backend_->reader().empty();
+}
+
+awaitable<void> ClientSession::releaseBackend() {
+  releasing_ = true;
+  if (settingsTouched_) {
+    auto result = co_await backend_->runHidden(simpleQuery(readBackQuery()), 1);
+    if (result.ok()) {
+      SessionState fresh = readBack(result.rows, user_->name);
+      state_.settings = std::move(fresh.settings);
+      state_.fingerprint = fresh.fingerprint;
+      state_.reported = std::move(fresh.reported);
+      backend_->stateFingerprint = state_.fingerprint;
+    } else {
+      backend_->stateFingerprint = kUnknownState;
+    }
+    settingsTouched_ = false;
+  }
+  spdlog::debug("{} released backend pid {}", prefix_, backend_->pid());
+  pool_->release(std::move(backend_));
+  releasing_ = false;
+  if (closeRequested_) {
+    co_await terminate();
+  }
+}
+
+// The client is gone: give the backend back clean, or close it when it
+// cannot be made clean (Postgres then rolls back whatever was open).
+awaitable<void> ClientSession::cleanupOnClose() {
+  closing_ = true;
+  if (pumping_ && backend_) {
+    backend_->cancelIo();
+  }
+  while (pumping_) {
+    co_await waitSignal(pumpDone_);
+  }
+  if (!backend_) {
+    co_return;
+  }
+  bool reusable = !backend_->broken && pending_.empty() && !inPipeline_ &&
+                  backend_->reader().empty();
+  if (reusable) {
+    std::string cleanup;
+    int syncs = 0;
+    if (txStatus_ != 'I') {
+      cleanup += simpleQuery("ROLLBACK");
+      ++syncs;
+    }
+    bool discard = pinned_ || worker_.config().pool.mode == PoolMode::Session;
+    if (discard) {
+      cleanup += simpleQuery("DISCARD ALL");
+      ++syncs;
+    }
+    if (syncs > 0) {
+      auto result = co_await backend_->runHidden(cleanup, syncs);
+      reusable = result.ok() && result.status == 'I';
+    }
+    if (discard) {
+      backend_->prepared.clear();
+      backend_->stateFingerprint = pool::kFreshState;
+    } else if (settingsTouched_) {
+      backend_->stateFingerprint = kUnknownState;
+    }
+  }
+  if (reusable) {
+    pool_->release(std::move(backend_));
+  } else {
+    pool_->discard(std::move(backend_));
+  }
+}
+
+}  // namespace shardline::session

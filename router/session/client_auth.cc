@@ -1,0 +1,233 @@
+// The startup phase of a client: SSLRequest, GSSENCRequest, CancelRequest,
+// StartupMessage, authentication, and the first ReadyForQuery.
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include "router/auth/md5.h"
+#include "router/auth/scram.h"
+#include "router/net/tls.h"
+#include "router/server.h"
+#include "router/session/client_session.h"
+
+namespace shardline::session {
+
+namespace {
+
+void appendAuthRequest(std::string& out, int32_t code, std::string_view data = {}) {
+  wire::MessageWriter(out).begin('R').int32(code).raw(data).end();
+}
+
+void appendAuthFailed(std::string& out, const std::string& user) {
+  wire::appendError(out, "28P01", "password authentication failed for user \"" + user + "\"",
+                    "FATAL");
+}
+
+}  // namespace
+
+awaitable<bool> ClientSession::startup() {
+  for (;;) {
+    std::string_view body;
+    auto status = in_.nextStartup(body);
+    if (status == wire::FrameStatus::Bad) {
+      wire::appendError(out_, "08P01", "invalid length of startup packet", "FATAL");
+      co_await flushClient();
+      co_return false;
+    }
+    if (status == wire::FrameStatus::NeedMore) {
+      char* data = in_.writable(1024);
+      size_t n = co_await client_->readSome(data, in_.writableSize());
+      in_.commit(n);
+      continue;
+    }
+
+    wire::FieldReader r(body);
+    int32_t code = 0;
+    r.int32(code);
+    if (uint32_t(code) == wire::kSslRequestCode) {
+      if (!in_.empty()) {
+        // Bytes after an SSLRequest, before the handshake, could be injected: refuse.
+        wire::appendError(out_, "08P01", "received unencrypted data after SSL request", "FATAL");
+        co_await flushClient();
+        co_return false;
+      }
+      bool useTls = worker_.serverTls() != nullptr && client_->tcpSocket() != nullptr;
+      out_.push_back(useTls ? 'S' : 'N');
+      co_await flushClient();
+      if (useTls) {
+        client_ = co_await net::tlsAccept(std::move(client_), *worker_.serverTls());
+      }
+      continue;
+    }
+    if (uint32_t(code) == wire::kGssEncRequestCode) {
+      out_.push_back('N');
+      co_await flushClient();
+      continue;
+    }
+    if (uint32_t(code) == wire::kCancelRequestCode) {
+      int32_t pid = 0;
+      int32_t secret = 0;
+      if (r.int32(pid) && r.int32(secret)) {
+        worker_.cancels().cancel(pid, secret);
+      }
+      co_return false;
+    }
+    if ((uint32_t(code) >> 16) != 3) {
+      wire::appendError(out_, "0A000",
+                        "unsupported frontend protocol " + std::to_string(uint32_t(code) >> 16) +
+                            "." + std::to_string(uint32_t(code) & 0xffff),
+                        "FATAL");
+      co_await flushClient();
+      co_return false;
+    }
+
+    std::vector<Setting> parameters;
+    for (;;) {
+      std::string_view name;
+      std::string_view value;
+      if (!r.cstring(name) || name.empty() || !r.cstring(value)) {
+        break;
+      }
+      parameters.emplace_back(name, value);
+    }
+    std::string userName;
+    for (const auto& [name, value] : parameters) {
+      if (name == "user") {
+        userName = value;
+      } else if (name == "database") {
+        database_ = value;
+      }
+    }
+    if (userName.empty()) {
+      wire::appendError(out_, "28000", "no PostgreSQL user name specified in startup packet",
+                        "FATAL");
+      co_await flushClient();
+      co_return false;
+    }
+    if (database_.empty()) {
+      database_ = userName;
+    }
+    user_ = worker_.config().findUser(userName);
+    if (user_ == nullptr) {
+      spdlog::info("{} unknown user \"{}\" refused", prefix_, userName);
+      appendAuthFailed(out_, userName);
+      co_await flushClient();
+      co_return false;
+    }
+    startupSettings_ = startupSettings(parameters);
+    co_return true;
+  }
+}
+
+awaitable<bool> ClientSession::readTyped(wire::Frame& frame) {
+  for (;;) {
+    auto status = in_.next(frame);
+    if (status == wire::FrameStatus::Ready) {
+      co_return true;
+    }
+    if (status == wire::FrameStatus::Bad) {
+      co_return false;
+    }
+    co_await flushClient();
+    char* data = in_.writable(1024);
+    size_t n = co_await client_->readSome(data, in_.writableSize());
+    in_.commit(n);
+  }
+}
+
+awaitable<bool> ClientSession::authenticate() {
+  std::string error;
+  bool ok = user_->auth == ClientAuth::Trust;
+  if (user_->auth == ClientAuth::Md5) {
+    ok = co_await authenticateMd5();
+  } else if (user_->auth == ClientAuth::ScramSha256) {
+    ok = co_await authenticateScram(error);
+  }
+  if (!ok) {
+    spdlog::info("{} authentication failed for user \"{}\" {}", prefix_, user_->name, error);
+    appendAuthFailed(out_, user_->name);
+    co_await flushClient();
+    co_return false;
+  }
+  appendAuthRequest(out_, 0);
+  co_return true;
+}
+
+awaitable<bool> ClientSession::authenticateMd5() {
+  unsigned char salt[4];
+  RAND_bytes(salt, sizeof salt);
+  std::string_view saltView(reinterpret_cast<const char*>(salt), sizeof salt);
+  appendAuthRequest(out_, 5, saltView);
+  wire::Frame frame;
+  bool done = co_await readTyped(frame);
+  if (!done || frame.type != 'p') {
+    co_return false;
+  }
+  std::string_view response = frame.body.substr(0, frame.body.find('\0'));
+  co_return auth::constantTimeEqual(response,
+                                    auth::md5ResponseFromStored(user_->password, saltView));
+}
+
+awaitable<bool> ClientSession::authenticateScram(std::string& error) {
+  auto verifier = auth::parseScramVerifier(user_->password);
+  if (!verifier) {
+    co_return false;
+  }
+  auth::ScramServer scram(*verifier);
+  appendAuthRequest(out_, 10, std::string_view("SCRAM-SHA-256\0\0", 15));
+  wire::Frame frame;
+  bool done = co_await readTyped(frame);
+  if (!done || frame.type != 'p') {
+    co_return false;
+  }
+  wire::FieldReader r(frame.body);
+  std::string_view mechanism;
+  int32_t length = 0;
+  std::string_view data;
+  if (!r.cstring(mechanism) || mechanism != "SCRAM-SHA-256" || !r.int32(length) || length < 0 ||
+      !r.bytes(size_t(length), data)) {
+    error = "malformed SASLInitialResponse";
+    co_return false;
+  }
+  auto serverFirst = scram.handleClientFirst(data, &error);
+  if (!serverFirst) {
+    co_return false;
+  }
+  appendAuthRequest(out_, 11, *serverFirst);
+  done = co_await readTyped(frame);
+  if (!done || frame.type != 'p') {
+    co_return false;
+  }
+  auto serverFinal = scram.handleClientFinal(frame.body, &error);
+  if (!serverFinal) {
+    co_return false;
+  }
+  appendAuthRequest(out_, 12, *serverFinal);
+  co_return true;
+}
+
+// Takes a first backend to apply the client's startup settings and learn the
+// values Postgres reports for them, then says ready.
+awaitable<bool> ClientSession::finishStartup() {
+  state_.settings = startupSettings_;
+  state_.fingerprint = ~uint64_t{0} - 1;  // forces the first restore
+  bool done = co_await ensureBackend(Reply::Query);
+  if (!done) {
+    // The error is in out_, followed by a ReadyForQuery that must not be sent.
+    out_.resize(out_.size() - 6);
+    co_await flushClient();
+    co_return false;
+  }
+  for (const auto& [name, value] : state_.reported) {
+    wire::appendParameterStatus(out_, name, value);
+  }
+  RAND_bytes(reinterpret_cast<unsigned char*>(&cancelPid_), sizeof cancelPid_);
+  RAND_bytes(reinterpret_cast<unsigned char*>(&cancelSecret_), sizeof cancelSecret_);
+  cancelPid_ = (cancelPid_ & 0x7fffffff) | 1;
+  worker_.cancels().add(cancelPid_, cancelSecret_, weak_from_this(), &worker_);
+  wire::MessageWriter(out_).begin('K').int32(cancelPid_).int32(cancelSecret_).end();
+  wire::appendReadyForQuery(out_, 'I');
+  spdlog::debug("{} user={} database={} ready", prefix_, user_->name, database_);
+  co_return true;
+}
+
+}  // namespace shardline::session

@@ -1,0 +1,256 @@
+#include "router/session/client_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include "router/server.h"
+#include "router/session/statement_class.h"
+
+namespace shardline::session {
+
+ClientSession::ClientSession(Worker& worker, std::unique_ptr<net::Transport> transport,
+                             uint64_t id)
+    : worker_(worker),
+      client_(std::move(transport)),
+      in_(worker.config().maxMessageBytes),
+      id_(id),
+      prefix_("c" + std::to_string(id)),
+      writerIdle_(worker.io()),
+      pumpDone_(worker.io()) {}
+
+ClientSession::~ClientSession() {
+  if (cancelPid_ != 0) {
+    worker_.cancels().remove(cancelPid_, cancelSecret_);
+  }
+}
+
+awaitable<void> ClientSession::run() {
+  auto self = shared_from_this();
+  worker_.sessions[id_] = self;
+  try {
+    bool ready = co_await startup();
+    if (ready) {
+      ready = co_await authenticate();
+    }
+    if (ready) {
+      ready = co_await finishStartup();
+    }
+    if (ready) {
+      co_await serve();
+    }
+  } catch (const std::exception& e) {
+    spdlog::debug("{} connection ended: {}", prefix_, e.what());
+  }
+  closing_ = true;
+  try {
+    co_await cleanupOnClose();
+  } catch (const std::exception& e) {
+    spdlog::debug("{} cleanup failed: {}", prefix_, e.what());
+  }
+  client_->close();
+  worker_.sessions.erase(id_);
+  spdlog::debug("{} closed", prefix_);
+}
+
+void ClientSession::requestClose() {
+  closeRequested_ = true;
+  if (!backend_) {
+    asio::co_spawn(worker_.io(), [self = shared_from_this()] { return self->terminate(); },
+                   asio::detached);
+  }
+}
+
+awaitable<void> ClientSession::terminate() {
+  wire::appendError(out_, "57P01", "terminating connection due to administrator command",
+                    "FATAL");
+  try {
+    co_await flushClient();
+  } catch (const std::exception&) {
+  }
+  client_->close();
+}
+
+awaitable<void> ClientSession::serve() {
+  wire::Frame frame;
+  for (;;) {
+    auto status = in_.next(frame);
+    if (status == wire::FrameStatus::Bad) {
+      protocolViolation("invalid message length");
+      co_await flushClient();
+      co_return;
+    }
+    if (status == wire::FrameStatus::NeedMore) {
+      // Everything gathered from this read goes to the backend in one write.
+      if (!toBackend_.empty() && backend_) {
+        std::string batch;
+        batch.swap(toBackend_);
+        co_await backend_->send(batch);
+      }
+      emitReadySynthetic();
+      co_await flushClient();
+      if (closeRequested_ && !backend_) {
+        co_return;
+      }
+      in_.shrinkIfIdle();
+      char* data = in_.writable(4096);
+      size_t n = co_await client_->readSome(data, in_.writableSize());
+      in_.commit(n);
+      continue;
+    }
+    if (frame.type == 'X') {
+      co_return;
+    }
+    if (skipToSync_ && frame.type != 'S') {
+      continue;
+    }
+    co_await handle(frame);
+    if (closing_) {
+      co_return;
+    }
+  }
+}
+
+// Picks the handler of a client message. (An if/else chain: GCC 12 has
+// miscompiled co_await inside switch statements here.)
+awaitable<void> ClientSession::handle(wire::Frame frame) {
+  const char type = frame.type;
+  if (type == 'Q') {
+    co_await handleQuery(frame);
+  } else if (type == 'P') {
+    co_await handleParse(frame);
+  } else if (type == 'B') {
+    co_await handleBind(frame);
+  } else if (type == 'D') {
+    co_await handleDescribe(frame);
+  } else if (type == 'C') {
+    co_await handleClose(frame);
+  } else if (type == 'E' || type == 'F') {
+    bool attached = co_await ensureBackend(type == 'E' ? Reply::Execute : Reply::Query);
+    if (attached) {
+      inPipeline_ = inPipeline_ || type == 'E';
+      toBackend_.append(frame.bytes);
+      enqueue(type == 'E' ? Reply::Execute : Reply::Query);
+    }
+  } else if (type == 'S') {
+    co_await handleSync(frame);
+  } else if (type == 'H' || type == 'd' || type == 'c' || type == 'f') {
+    // Flush and COPY data go to the attached backend; outside COPY Postgres ignores data.
+    if (backend_) {
+      toBackend_.append(frame.bytes);
+    }
+  } else {
+    protocolViolation(std::string("invalid frontend message type ") +
+                      std::to_string(int(uint8_t(type))));
+  }
+}
+
+void ClientSession::protocolViolation(std::string_view message) {
+  spdlog::info("{} protocol violation: {}", prefix_, message);
+  wire::appendError(out_, "08P01", message, "FATAL");
+  closing_ = true;
+}
+
+awaitable<void> ClientSession::handleQuery(wire::Frame frame) {
+  std::string_view text = frame.body.substr(0, frame.body.find('\0'));
+  StatementClass what = classify(text);
+
+  // DEALLOCATE of a statement the router prepared under another name is answered here.
+  if (!what.deallocateName.empty() && txStatus_ != 'E') {
+    auto it = statements_.find(what.deallocateName);
+    if (it != statements_.end()) {
+      statements_.erase(it);
+      std::string reply;
+      wire::appendCommandComplete(reply, "DEALLOCATE");
+      wire::appendReadyForQuery(reply, txStatus_);
+      synthetic(std::move(reply));
+      co_return;
+    }
+  }
+
+  bool done = co_await ensureBackend(Reply::Query);
+  if (!done) {
+    co_return;
+  }
+  if (what.changesSettings) {
+    settingsTouched_ = true;
+  }
+  if (what.pinsBackend && !pinned_) {
+    pinned_ = true;
+    spdlog::debug("{} backend pinned to the client", prefix_);
+  }
+  toBackend_.append(frame.bytes);
+  enqueue(Reply::Query);
+  // A simple query replaces the backend's unnamed statement.
+  backend_->unnamedClient = 0;
+}
+
+void ClientSession::synthetic(std::string bytes) {
+  pending_.push_back(Pending{Reply::Synthetic, {}, {}, std::move(bytes)});
+  emitReadySynthetic();
+}
+
+awaitable<void> ClientSession::waitSignal(asio::steady_timer& timer) {
+  timer.expires_at(asio::steady_timer::time_point::max());
+  ErrorCode ec;
+  co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+}
+
+awaitable<void> ClientSession::flushClient() {
+  while (writing_) {
+    co_await waitSignal(writerIdle_);
+  }
+  if (out_.empty()) {
+    co_return;
+  }
+  writing_ = true;
+  try {
+    while (!out_.empty()) {
+      sending_.swap(out_);
+      co_await client_->writeAll(sending_);
+      sending_.clear();
+    }
+  } catch (...) {
+    writing_ = false;
+    writerIdle_.cancel();
+    throw;
+  }
+  writing_ = false;
+  writerIdle_.cancel();
+  if (sending_.capacity() > 65536) {
+    std::string().swap(sending_);
+  }
+}
+
+void ClientSession::cancelCurrentQuery() {
+  if (!backend_) {
+    return;
+  }
+  const NodeConfig& node = backend_->node();
+  int32_t pid = backend_->pid();
+  int32_t secret = backend_->secret();
+  auto timeout = worker_.config().pool.connectTimeout;
+  spdlog::info("{} node={} cancel request for backend pid {}", prefix_, node.name, pid);
+  asio::co_spawn(
+      worker_.io(),
+      [&node, pid, secret, timeout]() -> awaitable<void> {
+        auto transport = co_await net::connectTo(node.host, node.port, timeout);
+        std::string request;
+        wire::MessageWriter(request)
+            .begin(0)
+            .int32(int32_t(wire::kCancelRequestCode))
+            .int32(pid)
+            .int32(secret)
+            .end();
+        co_await transport->writeAll(request);
+        char ignored[16];
+        ErrorCode ec;
+        (void)ec;
+        try {
+          co_await transport->readSome(ignored, sizeof ignored);
+        } catch (const std::exception&) {
+          // Postgres closes the connection without a reply.
+        }
+      },
+      asio::detached);
+}
+
+}  // namespace shardline::session

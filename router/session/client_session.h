@@ -1,0 +1,158 @@
+// A client session: one application connection to the router, from startup
+// to Terminate.
+//
+// A session lives on one worker and is touched only from that worker's
+// io_context. Two coroutines serve it: the reader (client -> backend) and,
+// while a backend is attached, the pump (backend -> client). They share the
+// session's state without locks because they run on the same thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "router/asio.h"
+#include "router/net/transport.h"
+#include "router/pool/pool.h"
+#include "router/session/session_state.h"
+#include "router/wire/message.h"
+
+namespace shardline {
+class Worker;
+}
+
+namespace shardline::session {
+
+// What the router expects back from the backend for each message it sent, in
+// order, and what to do with it. Synthetic entries are answered by the router.
+enum class Reply : uint8_t {
+  Parse,        // ParseComplete, forwarded
+  HiddenParse,  // ParseComplete of a statement prepared on demand, swallowed
+  Bind,         // BindComplete
+  Describe,     // [ParameterDescription] RowDescription | NoData
+  Execute,      // rows, then CommandComplete | EmptyQueryResponse | PortalSuspended
+  Close,        // CloseComplete
+  Sync,         // ReadyForQuery
+  Query,        // everything up to ReadyForQuery (simple query, FunctionCall)
+  Synthetic,    // the router sends `bytes` when this reaches the head
+  ClientError,  // the backend's error is replaced by `bytes` (an error the router found)
+};
+
+struct Pending {
+  Reply kind;
+  std::string name;         // client statement name for Parse entries
+  std::string backendName;  // backend statement name for Parse entries
+  std::string bytes;        // for Synthetic and ClientError
+};
+
+// A prepared statement as the client named it.
+struct Statement {
+  std::string backendName;  // "sl_<hash of text and types>"
+  std::string parseRest;    // Parse body after the name: query, parameter types
+};
+
+class ClientSession : public std::enable_shared_from_this<ClientSession> {
+ public:
+  ClientSession(Worker& worker, std::unique_ptr<net::Transport> transport, uint64_t id);
+  ~ClientSession();
+
+  // Serves the connection until it ends. Never throws.
+  awaitable<void> run();
+  // Forwards a cancel to the backend serving this client, if any.
+  void cancelCurrentQuery();
+  // Asks the session to end after its current transaction (graceful shutdown).
+  void requestClose();
+  // Tells the client the router is shutting down and closes the connection.
+  awaitable<void> terminate();
+
+  uint64_t id() const { return id_; }
+
+ private:
+  // Startup and authentication (client_auth.cc).
+  awaitable<bool> startup();
+  awaitable<bool> authenticate();
+  awaitable<bool> authenticateMd5();
+  awaitable<bool> authenticateScram(std::string& error);
+  awaitable<bool> readTyped(wire::Frame& frame);
+  awaitable<bool> finishStartup();
+
+  // Reader side (client_session.cc).
+  awaitable<void> serve();
+  awaitable<void> handle(wire::Frame frame);
+  awaitable<void> handleQuery(wire::Frame frame);
+  void protocolViolation(std::string_view message);
+
+  // Extended protocol (extended.cc).
+  awaitable<void> handleParse(wire::Frame frame);
+  awaitable<void> handleBind(wire::Frame frame);
+  awaitable<void> handleDescribe(wire::Frame frame);
+  awaitable<void> handleClose(wire::Frame frame);
+  awaitable<void> handleSync(wire::Frame frame);
+  void deferParse(std::string_view name, std::string_view query, std::string_view rest);
+  void prepareOnBackend(const std::string& name, const Statement& statement);
+  void ensureUnnamedOnBackend();
+  void failInPipeline(std::string errorBytes);
+
+  // Backend attachment and the pump (backend_link.cc).
+  awaitable<bool> ensureBackend(Reply failureReply);
+  awaitable<void> pump();
+  void onBackendFrame(wire::Frame frame);
+  void popThroughSync();
+  void emitReadySynthetic();
+  void forgetDroppedParse(const Pending& entry);
+  bool shouldRelease() const;
+  awaitable<void> releaseBackend();
+  awaitable<void> cleanupOnClose();
+  awaitable<std::string> restoreState(bool force);
+  void enqueue(Reply kind) { pending_.push_back(Pending{kind, {}, {}, {}}); }
+  void synthetic(std::string bytes);
+
+  // Client output: every write goes through here so writers never interleave.
+  awaitable<void> flushClient();
+  awaitable<void> waitSignal(asio::steady_timer& timer);
+
+  Worker& worker_;
+  std::unique_ptr<net::Transport> client_;
+  wire::FrameReader in_;
+  uint64_t id_;
+  std::string prefix_;  // "c42" for logs
+
+  // Who the client is.
+  const UserConfig* user_ = nullptr;
+  std::string database_;
+  std::vector<std::pair<std::string, std::string>> startupSettings_;
+  int32_t cancelPid_ = 0;
+  int32_t cancelSecret_ = 0;
+
+  // Output to the client.
+  std::string out_;
+  std::string sending_;
+  bool writing_ = false;
+  asio::steady_timer writerIdle_;
+
+  // The backend while one is attached.
+  pool::Pool* pool_ = nullptr;
+  std::unique_ptr<pool::Backend> backend_;
+  std::string toBackend_;       // messages gathered from one client read
+  std::deque<Pending> pending_;
+  bool pumping_ = false;
+  bool releasing_ = false;
+  asio::steady_timer pumpDone_;
+  char txStatus_ = 'I';         // as the client last saw it
+  bool inPipeline_ = false;     // extended messages sent since the last Sync
+  bool skipToSync_ = false;     // after an error the router found itself
+  bool pinned_ = false;         // backend tied to this client until it leaves
+  bool settingsTouched_ = false;
+  bool closing_ = false;
+  bool closeRequested_ = false;
+
+  SessionState state_;
+  std::unordered_map<std::string, Statement> statements_;
+  Statement unnamed_;
+  uint64_t unnamedSeq_ = 0;
+};
+
+}  // namespace shardline::session

@@ -1,0 +1,177 @@
+#include "router/session/session_state.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+
+#include "router/wire/message.h"
+
+namespace shardline::session {
+
+namespace {
+
+constexpr std::string_view kReadBack =
+    "SELECT 's', name, setting FROM pg_catalog.pg_settings WHERE source = 'session' "
+    "UNION ALL SELECT 'r', n, pg_catalog.current_setting(n) FROM pg_catalog.unnest(ARRAY["
+    "'server_version','server_encoding','client_encoding','application_name',"
+    "'default_transaction_read_only','in_hot_standby','is_superuser','session_authorization',"
+    "'DateStyle','IntervalStyle','TimeZone','integer_datetimes',"
+    "'standard_conforming_strings']) AS n "
+    "UNION ALL SELECT 'x', 'role', pg_catalog.current_setting('role')";
+
+int orderOf(const std::string& name) {
+  if (name == "session_authorization") {
+    return 0;
+  }
+  if (name == "role") {
+    return 1;
+  }
+  return 2;
+}
+
+}  // namespace
+
+std::string_view readBackQuery() { return kReadBack; }
+
+uint64_t fingerprintOf(const std::vector<Setting>& settings) {
+  if (settings.empty()) {
+    return 0;
+  }
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  for (const auto& [name, value] : settings) {
+    XXH3_64bits_update(state, name.data(), name.size() + 1);  // with the terminating NUL
+    XXH3_64bits_update(state, value.data(), value.size() + 1);
+  }
+  uint64_t hash = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return hash == 0 ? 1 : hash;
+}
+
+SessionState readBack(const std::vector<Row>& rows, std::string_view loginUser) {
+  SessionState state;
+  for (const Row& row : rows) {
+    if (row.size() != 3 || !row[0] || !row[1] || !row[2]) {
+      continue;
+    }
+    const std::string& kind = *row[0];
+    const std::string& name = *row[1];
+    const std::string& value = *row[2];
+    if (kind == "r") {
+      state.reported.emplace_back(name, value);
+      if (name == "session_authorization" && value != loginUser) {
+        state.settings.emplace_back(name, value);
+      }
+    } else if (kind == "x") {
+      if (name == "role" && value != "none") {
+        state.settings.emplace_back(name, value);
+      }
+    } else if (name != "role" && name != "session_authorization") {
+      state.settings.emplace_back(name, value);
+    }
+  }
+  std::stable_sort(state.settings.begin(), state.settings.end(),
+                   [](const Setting& a, const Setting& b) {
+                     int oa = orderOf(a.first);
+                     int ob = orderOf(b.first);
+                     return oa != ob ? oa < ob : a.first < b.first;
+                   });
+  state.fingerprint = fingerprintOf(state.settings);
+  return state;
+}
+
+std::string restoreMessages(const std::vector<Setting>& settings) {
+  std::string out;
+  wire::MessageWriter(out).begin('Q').cstring("SET SESSION AUTHORIZATION DEFAULT; RESET ALL").end();
+  wire::MessageWriter(out)
+      .begin('P')
+      .cstring("")
+      .cstring("SELECT pg_catalog.set_config($1, $2, false)")
+      .int16(0)
+      .end();
+  for (const auto& [name, value] : settings) {
+    wire::MessageWriter(out)
+        .begin('B')
+        .cstring("")
+        .cstring("")
+        .int16(0)
+        .int16(2)
+        .int32(int32_t(name.size()))
+        .raw(name)
+        .int32(int32_t(value.size()))
+        .raw(value)
+        .int16(0)
+        .end();
+    wire::MessageWriter(out).begin('E').cstring("").int32(0).end();
+  }
+  wire::MessageWriter(out).begin('S').end();
+  wire::MessageWriter(out).begin('Q').cstring(kReadBack).end();
+  return out;
+}
+
+namespace {
+
+// Splits libpq's `options` value into words; backslash escapes the next character.
+std::vector<std::string> optionWords(std::string_view options) {
+  std::vector<std::string> words;
+  std::string word;
+  bool escaped = false;
+  for (char c : options) {
+    if (escaped) {
+      word.push_back(c);
+      escaped = false;
+    } else if (c == '\\') {
+      escaped = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (!word.empty()) {
+        words.push_back(std::move(word));
+        word.clear();
+      }
+    } else {
+      word.push_back(c);
+    }
+  }
+  if (!word.empty()) {
+    words.push_back(std::move(word));
+  }
+  return words;
+}
+
+void addOption(std::vector<Setting>& out, std::string_view assignment) {
+  size_t eq = assignment.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return;
+  }
+  std::string name(assignment.substr(0, eq));
+  std::replace(name.begin(), name.end(), '-', '_');
+  out.emplace_back(std::move(name), std::string(assignment.substr(eq + 1)));
+}
+
+}  // namespace
+
+std::vector<Setting> startupSettings(const std::vector<Setting>& startupParameters) {
+  std::vector<Setting> out;
+  for (const auto& [name, value] : startupParameters) {
+    if (name == "user" || name == "database" || name == "replication" ||
+        name.rfind("_pq_.", 0) == 0) {
+      continue;
+    }
+    if (name != "options") {
+      out.emplace_back(name, value);
+      continue;
+    }
+    auto words = optionWords(value);
+    for (size_t i = 0; i < words.size(); ++i) {
+      if (words[i] == "-c" && i + 1 < words.size()) {
+        addOption(out, words[++i]);
+      } else if (words[i].rfind("-c", 0) == 0 && words[i].size() > 2) {
+        addOption(out, std::string_view(words[i]).substr(2));
+      } else if (words[i].rfind("--", 0) == 0) {
+        addOption(out, std::string_view(words[i]).substr(2));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace shardline::session

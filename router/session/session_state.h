@@ -1,0 +1,49 @@
+// A client's session settings as Postgres holds them, and the messages that
+// put them on a backend.
+//
+// The router does not interpret SET statements: after a transaction that may
+// have changed settings it reads them back from the backend (readBackQuery),
+// so rollbacks, savepoints, RESET and set_config are accounted exactly as
+// Postgres applied them. A value per session; not shared between threads.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace shardline::session {
+
+using Setting = std::pair<std::string, std::string>;
+using Row = std::vector<std::optional<std::string>>;
+
+struct SessionState {
+  // Settings that differ from a fresh backend's, in the order to apply them:
+  // session_authorization first, then role, then the rest by name.
+  std::vector<Setting> settings;
+  // Hash of `settings`; 0 for none, the same as a fresh backend.
+  uint64_t fingerprint = 0;
+  // Values of the parameters Postgres reports to clients (ParameterStatus).
+  std::vector<Setting> reported;
+};
+
+// The query whose rows readBack() understands.
+std::string_view readBackQuery();
+
+// Builds the state from the read-back rows; `loginUser` is the session user.
+SessionState readBack(const std::vector<Row>& rows, std::string_view loginUser);
+
+uint64_t fingerprintOf(const std::vector<Setting>& settings);
+
+// Messages that reset a backend and apply `settings`, followed by the
+// read-back query. Replies end with 3 ReadyForQuery.
+std::string restoreMessages(const std::vector<Setting>& settings);
+constexpr int kRestoreSyncs = 3;
+
+// The settings a client asked for in its StartupMessage, including those in
+// `options` (-c name=value and --name=value).
+std::vector<Setting> startupSettings(const std::vector<Setting>& startupParameters);
+
+}  // namespace shardline::session

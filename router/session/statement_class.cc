@@ -1,0 +1,100 @@
+#include "router/session/statement_class.h"
+
+#include <array>
+
+#include "router/sql/lexer.h"
+
+namespace shardline::session {
+
+namespace {
+
+using sql::Token;
+using sql::TokenKind;
+
+bool isWord(const Token& token, std::string_view word) {
+  return token.kind == TokenKind::Identifier && token.view() == word;
+}
+
+bool isAdvisoryLock(std::string_view name) {
+  static constexpr std::array<std::string_view, 4> kLocks = {
+      "pg_advisory_lock", "pg_advisory_lock_shared", "pg_try_advisory_lock",
+      "pg_try_advisory_lock_shared"};
+  for (auto lock : kLocks) {
+    if (name == lock) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Looks at one statement's tokens, [begin, end).
+void classifyStatement(const std::vector<Token>& tokens, size_t begin, size_t end,
+                       StatementClass& out) {
+  if (begin == end) {
+    return;
+  }
+  ++out.statements;
+  const Token& first = tokens[begin];
+  if (isWord(first, "set") || isWord(first, "reset") || isWord(first, "discard")) {
+    out.changesSettings = true;
+  }
+  if (isWord(first, "listen") || isWord(first, "prepare")) {
+    out.pinsBackend = true;
+  }
+  if (isWord(first, "discard") && end - begin >= 2 && isWord(tokens[begin + 1], "all")) {
+    out.deallocateAll = true;
+  }
+  if (isWord(first, "deallocate")) {
+    size_t i = begin + 1;
+    if (i < end && isWord(tokens[i], "prepare")) {
+      ++i;
+    }
+    if (i + 1 == end && isWord(tokens[i], "all")) {
+      out.deallocateAll = true;
+    } else if (i + 1 == end && (tokens[i].kind == TokenKind::Identifier ||
+                                tokens[i].kind == TokenKind::QuotedIdentifier)) {
+      out.deallocateName = std::string(tokens[i].view());
+    }
+  }
+  if (isWord(first, "create") && end - begin >= 2 &&
+      (isWord(tokens[begin + 1], "temp") || isWord(tokens[begin + 1], "temporary"))) {
+    out.pinsBackend = true;
+  }
+  for (size_t i = begin; i < end; ++i) {
+    const Token& token = tokens[i];
+    if (token.kind != TokenKind::Identifier) {
+      continue;
+    }
+    std::string_view word = token.view();
+    if (word == "set_config") {
+      out.changesSettings = true;
+    } else if (isAdvisoryLock(word)) {
+      out.pinsBackend = true;
+    } else if (word == "hold" && isWord(first, "declare")) {
+      out.pinsBackend = true;
+    }
+  }
+}
+
+}  // namespace
+
+StatementClass classify(std::string_view text) {
+  StatementClass out;
+  sql::LexResult lexed = sql::lex(text);
+  const auto& tokens = lexed.tokens;
+  size_t begin = 0;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i].kind == TokenKind::Punct && tokens[i].text == ";") {
+      classifyStatement(tokens, begin, i, out);
+      begin = i + 1;
+    }
+  }
+  classifyStatement(tokens, begin, tokens.size(), out);
+  // A deallocation by name is answered by the router only when it stands alone.
+  if (out.statements != 1) {
+    out.deallocateName.clear();
+  }
+  return out;
+}
+
+}  // namespace shardline::session

@@ -1,0 +1,23 @@
+// What the session layer must know about a statement before forwarding it:
+// whether it can change session settings, whether it ties the client to its
+// backend, and whether it deallocates prepared statements.
+//
+// Pure functions; any thread may call them.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace shardline::session {
+
+struct StatementClass {
+  bool changesSettings = false;   // SET, RESET, DISCARD, set_config(...), SET ROLE, ...
+  bool pinsBackend = false;       // LISTEN, session advisory locks, PREPARE, temp tables, WITH HOLD cursors
+  int statements = 0;             // top-level statements in the text
+  std::string deallocateName;     // set when the text is exactly one `DEALLOCATE [PREPARE] name`
+  bool deallocateAll = false;     // DEALLOCATE ALL or DISCARD ALL
+};
+
+StatementClass classify(std::string_view sql);
+
+}  // namespace shardline::session
