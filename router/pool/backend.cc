@@ -33,7 +33,9 @@ void appendPasswordMessage(std::string& out, std::string_view password) {
 
 awaitable<Backend::ConnectResult> Backend::connect(const NodeConfig& node,
                                                    const std::string& database,
-                                                   const UserConfig& user, const PoolConfig& pool,
+                                                   const UserConfig& user,
+                                                   const StartupParameters& startup,
+                                                   const PoolConfig& pool,
                                                    asio::ssl::context* tls) {
   ConnectResult result;
   try {
@@ -56,7 +58,7 @@ awaitable<Backend::ConnectResult> Backend::connect(const NodeConfig& node,
     }
 
     std::unique_ptr<Backend> backend(new Backend(node, std::move(transport)));
-    std::string error = co_await backend->startup(database, user);
+    std::string error = co_await backend->startup(database, user, startup);
     if (!error.empty()) {
       result.errorBytes = std::move(error);
       co_return result;
@@ -89,17 +91,17 @@ awaitable<wire::Frame> Backend::readFrame() {
   }
 }
 
-awaitable<std::string> Backend::startup(const std::string& database, const UserConfig& user) {
+awaitable<std::string> Backend::startup(const std::string& database, const UserConfig& user,
+                                        const StartupParameters& parameters) {
+  startup_ = parameters;
   std::string out;
-  wire::MessageWriter(out)
-      .begin(0)
-      .int32(int32_t(wire::kProtocolV3))
-      .cstring("user")
-      .cstring(user.name)
-      .cstring("database")
-      .cstring(database)
-      .byte('\0')
-      .end();
+  wire::MessageWriter w(out);
+  w.begin(0).int32(int32_t(wire::kProtocolV3));
+  w.cstring("user").cstring(user.name).cstring("database").cstring(database);
+  for (const auto& [name, value] : parameters) {
+    w.cstring(name).cstring(value);
+  }
+  w.byte('\0').end();
   co_await send(out);
 
   std::unique_ptr<auth::ScramClient> scram;

@@ -29,6 +29,9 @@ namespace shardline::pool {
 
 using Clock = std::chrono::steady_clock;
 
+// Startup parameters as (name, value) pairs, in the order the client sent them.
+using StartupParameters = std::vector<std::pair<std::string, std::string>>;
+
 // Fingerprint of the session state of a backend fresh from startup.
 constexpr uint64_t kFreshState = 0;
 
@@ -48,9 +51,11 @@ class Backend {
   };
 
   // Connects, negotiates TLS as `pool.tls` says, starts up and authenticates.
+  // `startup` holds the client's startup parameters (other than user and
+  // database); they become the backend's own, so RESET returns to them.
   static awaitable<ConnectResult> connect(const NodeConfig& node, const std::string& database,
-                                          const UserConfig& user, const PoolConfig& pool,
-                                          asio::ssl::context* tls);
+                                          const UserConfig& user, const StartupParameters& startup,
+                                          const PoolConfig& pool, asio::ssl::context* tls);
 
   awaitable<void> send(std::string_view bytes) { co_await transport_->writeAll(bytes); }
   // Reads until at least one more frame can be taken from reader().
@@ -73,6 +78,8 @@ class Backend {
     return parameters_;
   }
   Clock::time_point createdAt() const { return createdAt_; }
+  // The startup parameters this backend was opened with.
+  const StartupParameters& startupParameters() const { return startup_; }
 
   // Names of statements prepared on this backend by the router ("sl_<hash>").
   std::unordered_set<std::string> prepared;
@@ -88,7 +95,8 @@ class Backend {
   Backend(const NodeConfig& node, std::unique_ptr<net::Transport> transport)
       : node_(&node), transport_(std::move(transport)), reader_(1u << 30) {}
 
-  awaitable<std::string> startup(const std::string& database, const UserConfig& user);
+  awaitable<std::string> startup(const std::string& database, const UserConfig& user,
+                                 const StartupParameters& parameters);
   // `scram` carries a SASL exchange across requests.
   std::string answerAuth(int32_t method, std::string_view body, const UserConfig& user,
                          std::unique_ptr<auth::ScramClient>& scram, std::string& out);
@@ -100,6 +108,7 @@ class Backend {
   int32_t secret_ = 0;
   std::vector<std::pair<std::string, std::string>> parameters_;
   Clock::time_point createdAt_ = Clock::now();
+  StartupParameters startup_;
 };
 
 }  // namespace shardline::pool

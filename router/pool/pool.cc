@@ -4,24 +4,43 @@
 
 namespace shardline::pool {
 
-awaitable<Checkout> Pool::acquire() {
-  ++stats_.checkouts;
-  while (!idle_.empty()) {
-    std::unique_ptr<Backend> backend = std::move(idle_.back());
-    idle_.pop_back();
-    if (Clock::now() - backend->createdAt() < config_.lifetime) {
-      co_return Checkout{std::move(backend), {}};
+// The most recently used idle backend opened with `startup`, if any.
+std::unique_ptr<Backend> Pool::takeIdle(const StartupParameters& startup) {
+  for (size_t i = idle_.size(); i-- > 0;) {
+    if (idle_[i]->startupParameters() != startup) {
+      continue;
     }
-    discard(std::move(backend));
+    std::unique_ptr<Backend> backend = std::move(idle_[i]);
+    idle_.erase(idle_.begin() + ptrdiff_t(i));
+    if (Clock::now() - backend->createdAt() < config_.lifetime) {
+      return backend;
+    }
+    backend->close();
+    --stats_.open;
+    return takeIdle(startup);
+  }
+  return nullptr;
+}
+
+awaitable<Checkout> Pool::acquire(const StartupParameters& startup) {
+  ++stats_.checkouts;
+  if (auto backend = takeIdle(startup)) {
+    co_return Checkout{std::move(backend), {}};
+  }
+  if (stats_.open >= max_ && !idle_.empty()) {
+    // Full, but some idle backend serves other startup parameters: make room.
+    idle_.front()->close();
+    idle_.erase(idle_.begin());
+    --stats_.open;
   }
   if (stats_.open < max_) {
-    co_return co_await connectNew();
+    co_return co_await connectNew(startup);
   }
 
   // Every backend is busy: queue until one is released, a slot frees, or time runs out.
   asio::steady_timer timer(co_await asio::this_coro::executor);
   timer.expires_after(config_.checkoutTimeout);
-  Waiter waiter{nullptr, false, &timer};
+  Waiter waiter{nullptr, false, &timer, &startup};
   waiters_.push_back(&waiter);
   ErrorCode ec;
   co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
@@ -30,7 +49,7 @@ awaitable<Checkout> Pool::acquire() {
     co_return Checkout{std::move(waiter.backend), {}};
   }
   if (waiter.slotFreed) {
-    co_return co_await connectNew();
+    co_return co_await connectNew(startup);
   }
   ++stats_.timeouts;
   std::string error;
@@ -41,10 +60,10 @@ awaitable<Checkout> Pool::acquire() {
   co_return Checkout{nullptr, std::move(error)};
 }
 
-awaitable<Checkout> Pool::connectNew() {
+awaitable<Checkout> Pool::connectNew(const StartupParameters& startup) {
   ++stats_.open;
   auto result =
-      co_await Backend::connect(*key_.node, key_.database, *key_.user, config_, tls_);
+      co_await Backend::connect(*key_.node, key_.database, *key_.user, startup, config_, tls_);
   if (!result.backend) {
     --stats_.open;
     wakeOne();
@@ -60,11 +79,19 @@ void Pool::release(std::unique_ptr<Backend> backend) {
   while (!waiters_.empty()) {
     Waiter* waiter = waiters_.front();
     waiters_.pop_front();
-    if (!waiter->backend && !waiter->slotFreed) {
-      waiter->backend = std::move(backend);
-      waiter->timer->cancel();
-      return;
+    if (waiter->backend || waiter->slotFreed) {
+      continue;
     }
+    if (*waiter->startup == backend->startupParameters()) {
+      waiter->backend = std::move(backend);
+    } else {
+      // The waiter needs other startup parameters: it opens its own backend.
+      backend->close();
+      --stats_.open;
+      waiter->slotFreed = true;
+    }
+    waiter->timer->cancel();
+    return;
   }
   idle_.push_back(std::move(backend));
 }

@@ -39,8 +39,10 @@ class Pool {
   Pool(PoolKey key, const PoolConfig& config, int maxSize, asio::ssl::context* tls)
       : key_(std::move(key)), config_(config), max_(maxSize), tls_(tls) {}
 
-  // A backend for a client, waiting up to the checkout timeout for one.
-  awaitable<Checkout> acquire();
+  // A backend opened with `startup` parameters for a client, waiting up to the
+  // checkout timeout for one. Backends opened with other parameters are closed
+  // to make room when the pool is full and they are idle.
+  awaitable<Checkout> acquire(const StartupParameters& startup);
   // Returns a clean, idle backend (status 'I', nothing unread) for reuse.
   void release(std::unique_ptr<Backend> backend);
   // Closes a backend that cannot be reused and frees its slot.
@@ -58,9 +60,11 @@ class Pool {
     std::unique_ptr<Backend> backend;  // handed over by release()
     bool slotFreed = false;            // a slot opened: the waiter may connect itself
     asio::steady_timer* timer;
+    const StartupParameters* startup;
   };
 
-  awaitable<Checkout> connectNew();
+  awaitable<Checkout> connectNew(const StartupParameters& startup);
+  std::unique_ptr<Backend> takeIdle(const StartupParameters& startup);
   bool wakeOne();
 
   PoolKey key_;

@@ -34,7 +34,7 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply) {
   if (pool_ == nullptr) {
     pool_ = &worker_.pools().get(*worker_.config().primaryNode(), database_, *user_);
   }
-  pool::Checkout checkout = co_await pool_->acquire();
+  pool::Checkout checkout = co_await pool_->acquire(startupSettings_);
   std::string error = std::move(checkout.errorBytes);
   if (checkout.backend) {
     backend_ = std::move(checkout.backend);

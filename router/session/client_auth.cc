@@ -208,8 +208,7 @@ awaitable<bool> ClientSession::authenticateScram(std::string& error) {
 // Takes a first backend to apply the client's startup settings and learn the
 // values Postgres reports for them, then says ready.
 awaitable<bool> ClientSession::finishStartup() {
-  state_.settings = startupSettings_;
-  state_.fingerprint = ~uint64_t{0} - 1;  // forces the first restore
+  state_.fingerprint = ~uint64_t{0} - 1;  // forces the first restore, which reads values back
   bool done = co_await ensureBackend(Reply::Query);
   if (!done) {
     // The error is in out_, followed by a ReadyForQuery that must not be sent.

@@ -109,46 +109,6 @@ std::string restoreMessages(const std::vector<Setting>& settings) {
   return out;
 }
 
-namespace {
-
-// Splits libpq's `options` value into words; backslash escapes the next character.
-std::vector<std::string> optionWords(std::string_view options) {
-  std::vector<std::string> words;
-  std::string word;
-  bool escaped = false;
-  for (char c : options) {
-    if (escaped) {
-      word.push_back(c);
-      escaped = false;
-    } else if (c == '\\') {
-      escaped = true;
-    } else if (c == ' ' || c == '\t' || c == '\n') {
-      if (!word.empty()) {
-        words.push_back(std::move(word));
-        word.clear();
-      }
-    } else {
-      word.push_back(c);
-    }
-  }
-  if (!word.empty()) {
-    words.push_back(std::move(word));
-  }
-  return words;
-}
-
-void addOption(std::vector<Setting>& out, std::string_view assignment) {
-  size_t eq = assignment.find('=');
-  if (eq == std::string_view::npos || eq == 0) {
-    return;
-  }
-  std::string name(assignment.substr(0, eq));
-  std::replace(name.begin(), name.end(), '-', '_');
-  out.emplace_back(std::move(name), std::string(assignment.substr(eq + 1)));
-}
-
-}  // namespace
-
 std::vector<Setting> startupSettings(const std::vector<Setting>& startupParameters) {
   std::vector<Setting> out;
   for (const auto& [name, value] : startupParameters) {
@@ -156,20 +116,7 @@ std::vector<Setting> startupSettings(const std::vector<Setting>& startupParamete
         name.rfind("_pq_.", 0) == 0) {
       continue;
     }
-    if (name != "options") {
-      out.emplace_back(name, value);
-      continue;
-    }
-    auto words = optionWords(value);
-    for (size_t i = 0; i < words.size(); ++i) {
-      if (words[i] == "-c" && i + 1 < words.size()) {
-        addOption(out, words[++i]);
-      } else if (words[i].rfind("-c", 0) == 0 && words[i].size() > 2) {
-        addOption(out, std::string_view(words[i]).substr(2));
-      } else if (words[i].rfind("--", 0) == 0) {
-        addOption(out, std::string_view(words[i]).substr(2));
-      }
-    }
+    out.emplace_back(name, value);
   }
   return out;
 }

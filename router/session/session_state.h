@@ -42,8 +42,8 @@ uint64_t fingerprintOf(const std::vector<Setting>& settings);
 std::string restoreMessages(const std::vector<Setting>& settings);
 constexpr int kRestoreSyncs = 3;
 
-// The settings a client asked for in its StartupMessage, including those in
-// `options` (-c name=value and --name=value).
+// The parameters of a client's StartupMessage that its backends must be
+// opened with (all but user, database, replication and protocol options).
 std::vector<Setting> startupSettings(const std::vector<Setting>& startupParameters);
 
 }  // namespace shardline::session
