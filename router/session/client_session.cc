@@ -26,6 +26,16 @@ ClientSession::~ClientSession() {
 awaitable<void> ClientSession::run() {
   auto self = shared_from_this();
   worker_.sessions[id_] = self;
+  // A client that has not finished logging in within client_login_ms is dropped.
+  asio::steady_timer loginTimer(worker_.io());
+  loginTimer.expires_after(worker_.config().timeouts.clientLogin);
+  loginTimer.async_wait([weak = weak_from_this()](ErrorCode ec) {
+    auto self = weak.lock();
+    if (!ec && self && self->cancelPid_ == 0) {
+      spdlog::info("{} login timeout", self->prefix_);
+      self->client_->close();
+    }
+  });
   try {
     bool ready = co_await startup();
     if (ready) {
@@ -34,6 +44,7 @@ awaitable<void> ClientSession::run() {
     if (ready) {
       ready = co_await finishStartup();
     }
+    loginTimer.cancel();
     if (ready) {
       co_await serve();
     }

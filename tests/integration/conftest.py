@@ -1,0 +1,190 @@
+"""Fixtures for the integration tests: the local cluster (started by
+scripts/test through scripts/cluster, topology scripts/topologies/dev.toml)
+and shardline processes started with generated configurations.
+
+Run with /usr/bin/python3 -m pytest tests/integration (Debian's psycopg).
+"""
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import tempfile
+import time
+
+import psycopg
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BIN = os.environ.get("SHARDLINE_BIN", str(REPO / "build" / "router" / "shardline"))
+CLUSTER_DIR = os.environ.get("SHARDLINE_CLUSTER_DIR", "/var/tmp/shardline-cluster")
+
+# The SCRAM verifier of password "demo" for role demo (any salt works: the
+# router checks clients against its own copy), and md5user's md5 secret.
+DEMO_VERIFIER = (
+    "SCRAM-SHA-256$4096:XxwOmjt9LEHopvCz2cJ+FQ==$QzWztaICPEgDiwIyd16m8W2a7DzEG99YziGAfMapznw="
+    ":xXxJxweWPRBUFUgyoEfke37cXcEvjiKK4E1cSc2LFbY="
+)
+
+
+def md5_secret(password, user):
+    import hashlib
+    return "md5" + hashlib.md5((password + user).encode()).hexdigest()
+
+
+def cluster_nodes():
+    out = subprocess.run([str(REPO / "scripts" / "cluster"), "status", "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Router:
+    """A shardline process on a free port with a generated config."""
+
+    def __init__(self, workdir, **options):
+        self.port = options.pop("port", None) or free_port()
+        self.socket_dir = tempfile.mkdtemp(prefix="sl-sock-")
+        self.config_path = pathlib.Path(workdir) / f"shardline-{self.port}.toml"
+        self.log_path = pathlib.Path(workdir) / f"shardline-{self.port}.log"
+        self.config_path.write_text(render_config(self.port, self.socket_dir, **options))
+        self.proc = None
+
+    def start(self, wait=True):
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([BIN, "-c", str(self.config_path)],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        if wait:
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"shardline exited: {self.log_path.read_text()}")
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                    return self
+                except OSError:
+                    time.sleep(0.05)
+            raise RuntimeError("shardline did not start listening")
+        return self
+
+    def stop(self, sig=15, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def dsn(self, user="demo", password="demo", dbname="demo", **extra):
+        parts = [f"host=127.0.0.1 port={self.port} user={user} dbname={dbname}"]
+        if password is not None:
+            parts.append(f"password={password}")
+        parts += [f"{k}={v}" for k, v in extra.items()]
+        return " ".join(parts)
+
+    def connect(self, **kwargs):
+        autocommit = kwargs.pop("autocommit", True)
+        return psycopg.connect(self.dsn(**kwargs), autocommit=autocommit, connect_timeout=10)
+
+    def log_text(self):
+        return self.log_path.read_text()
+
+
+def render_config(port, socket_dir, mode="transaction", max_size=10, checkout_timeout_ms=5000,
+                  users=None, extra="", node="s0-primary", tls=None, log_level="info",
+                  shutdown_drain_ms=5000, max_message_bytes=67108864):
+    nodes = {n["name"]: n for n in cluster_nodes()}
+    primary = nodes[node]
+    if users is None:
+        users = [
+            {"name": "demo", "password": DEMO_VERIFIER, "backend_password": "demo"},
+            {"name": "md5user", "password": md5_secret("md5pass", "md5user"),
+             "backend_password": "md5pass"},
+        ]
+    lines = [
+        "workers = 1",
+        f"max_message_bytes = {max_message_bytes}",
+        "[listen]",
+        'host = "127.0.0.1"',
+        f"port = {port}",
+        f'unix_socket_dir = "{socket_dir}"',
+    ]
+    if tls:
+        lines += ["[tls]", f'cert_file = "{tls[0]}"', f'key_file = "{tls[1]}"']
+    lines += [
+        "[pool]",
+        f'mode = "{mode}"',
+        f"max_size = {max_size}",
+        f"checkout_timeout_ms = {checkout_timeout_ms}",
+        'tls = "disable"',
+        "[timeouts]",
+        f"shutdown_drain_ms = {shutdown_drain_ms}",
+        "[log]",
+        f'level = "{log_level}"',
+    ]
+    for u in users:
+        lines.append("[[users]]")
+        for k, v in u.items():
+            lines.append(f'{k} = "{v}"')
+    lines += [
+        "[[nodes]]",
+        f'name = "{primary["name"]}"',
+        f'shard = "{primary["shard"]}"',
+        'role = "primary"',
+        f'host = "{primary["host"]}"',
+        f"port = {primary['port']}",
+    ]
+    return "\n".join(lines) + "\n" + extra
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    d = tempfile.mkdtemp(prefix="sl-it-")
+    yield d
+
+
+@pytest.fixture
+def router_factory(workdir):
+    """Starts routers with given options; stops them after the test."""
+    started = []
+
+    def make(**options):
+        r = Router(workdir, **options).start()
+        started.append(r)
+        return r
+
+    yield make
+    for r in started:
+        r.stop()
+
+
+@pytest.fixture(scope="module")
+def router(workdir):
+    """One transaction-mode router on a pool of 10, shared by a test module."""
+    r = Router(workdir).start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def direct():
+    """A connection straight to s0-primary, for comparing results."""
+    nodes = {n["name"]: n for n in cluster_nodes()}
+    p = nodes["s0-primary"]
+    conn = psycopg.connect(f"host=127.0.0.1 port={p['port']} user=demo password=demo dbname=demo",
+                           autocommit=True)
+    yield conn
+    conn.close()
+
+
+def direct_dsn():
+    nodes = {n["name"]: n for n in cluster_nodes()}
+    p = nodes["s0-primary"]
+    return f"host=127.0.0.1 port={p['port']} user=demo password=demo dbname=demo"
