@@ -14,6 +14,9 @@ class TlsTransport final : public Transport {
 
   ssl::stream<Tcp::socket>& stream() { return stream_; }
 
+  // TLS may hold decrypted bytes already; readSome waits as needed.
+  awaitable<void> waitReadable() override { co_return; }
+
   awaitable<size_t> readSome(char* data, size_t size) override {
     co_return co_await stream_.async_read_some(asio::buffer(data, size), use_awaitable);
   }

@@ -14,6 +14,10 @@ class SocketTransport final : public Transport {
  public:
   explicit SocketTransport(Socket socket) : socket_(std::move(socket)) {}
 
+  awaitable<void> waitReadable() override {
+    co_await socket_.async_wait(Socket::wait_read, use_awaitable);
+  }
+
   awaitable<size_t> readSome(char* data, size_t size) override {
     co_return co_await socket_.async_read_some(asio::buffer(data, size), use_awaitable);
   }

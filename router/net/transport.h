@@ -16,6 +16,9 @@ namespace shardline::net {
 class Transport {
  public:
   virtual ~Transport() = default;
+  // Completes when a read would not block. Waiting first, then reading, spares
+  // a read that fails with EAGAIN and lets an idle connection hold no buffer.
+  virtual awaitable<void> waitReadable() = 0;
   virtual awaitable<size_t> readSome(char* data, size_t size) = 0;
   virtual awaitable<void> writeAll(std::string_view data) = 0;
   virtual void close() = 0;

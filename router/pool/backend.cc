@@ -71,6 +71,7 @@ awaitable<Backend::ConnectResult> Backend::connect(const NodeConfig& node,
 }
 
 awaitable<void> Backend::fill() {
+  co_await transport_->waitReadable();
   char* data = reader_.writable(8192);
   size_t n = co_await transport_->readSome(data, reader_.writableSize());
   reader_.commit(n);

@@ -79,7 +79,8 @@ awaitable<std::string> ClientSession::restoreState(bool force) {
   SessionState fresh = readBack(result.rows, user_->name);
   state_.settings = std::move(fresh.settings);
   state_.fingerprint = fresh.fingerprint;
-  if (state_.reported.empty()) {
+  if (cancelPid_ == 0) {
+    // Still starting up: these become the client's first ParameterStatus messages.
     state_.reported = std::move(fresh.reported);
   }
   backend_->stateFingerprint = state_.fingerprint;
@@ -263,7 +264,6 @@ awaitable<void> ClientSession::releaseBackend() {
       SessionState fresh = readBack(result.rows, user_->name);
       state_.settings = std::move(fresh.settings);
       state_.fingerprint = fresh.fingerprint;
-      state_.reported = std::move(fresh.reported);
       backend_->stateFingerprint = state_.fingerprint;
     } else {
       backend_->stateFingerprint = kUnknownState;

@@ -219,6 +219,7 @@ awaitable<bool> ClientSession::finishStartup() {
   for (const auto& [name, value] : state_.reported) {
     wire::appendParameterStatus(out_, name, value);
   }
+  std::vector<Setting>().swap(state_.reported);
   RAND_bytes(reinterpret_cast<unsigned char*>(&cancelPid_), sizeof cancelPid_);
   RAND_bytes(reinterpret_cast<unsigned char*>(&cancelSecret_), sizeof cancelSecret_);
   cancelPid_ = (cancelPid_ & 0x7fffffff) | 1;

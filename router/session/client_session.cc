@@ -31,7 +31,7 @@ awaitable<void> ClientSession::run() {
   loginTimer.expires_after(worker_.config().timeouts.clientLogin);
   loginTimer.async_wait([weak = weak_from_this()](ErrorCode ec) {
     auto self = weak.lock();
-    if (!ec && self && self->cancelPid_ == 0) {
+    if (!ec && self && self->cancelPid_ == 0 && self->client_) {
       spdlog::info("{} login timeout", self->prefix_);
       self->client_->close();
     }
@@ -101,7 +101,8 @@ awaitable<void> ClientSession::serve() {
       if (closeRequested_ && !backend_) {
         co_return;
       }
-      in_.shrinkIfIdle();
+      releaseIdleMemory();
+      co_await client_->waitReadable();
       char* data = in_.writable(4096);
       size_t n = co_await client_->readSome(data, in_.writableSize());
       in_.commit(n);
@@ -152,6 +153,19 @@ awaitable<void> ClientSession::handle(wire::Frame frame) {
     protocolViolation(std::string("invalid frontend message type ") +
                       std::to_string(int(uint8_t(type))));
   }
+}
+
+// An idle client keeps no buffers: thousands of them may sit connected.
+void ClientSession::releaseIdleMemory() {
+  in_.releaseIfEmpty();
+  if (out_.empty()) {
+    std::string().swap(out_);
+  }
+  if (toBackend_.empty()) {
+    std::string().swap(toBackend_);
+  }
+  std::string().swap(sending_);
+  pending_.release();
 }
 
 void ClientSession::protocolViolation(std::string_view message) {

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -48,6 +47,33 @@ struct Pending {
   std::string bytes;        // for Synthetic and ClientError
 };
 
+// The replies still expected, oldest first. A vector with a moving head: it
+// allocates nothing until used, unlike std::deque.
+class ReplyQueue {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  Pending& front() { return items_[head_]; }
+  const Pending& front() const { return items_[head_]; }
+  void push_back(Pending entry) { items_.push_back(std::move(entry)); }
+  void pop_back() { items_.pop_back(); }
+  void pop_front() {
+    if (++head_ == items_.size()) {
+      items_.clear();
+      head_ = 0;
+    }
+  }
+  void release() {
+    if (empty()) {
+      std::vector<Pending>().swap(items_);
+      head_ = 0;
+    }
+  }
+
+ private:
+  std::vector<Pending> items_;
+  size_t head_ = 0;
+};
+
 // A prepared statement as the client named it.
 struct Statement {
   std::string backendName;  // "sl_<hash of text and types>"
@@ -84,6 +110,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<void> handle(wire::Frame frame);
   awaitable<void> handleQuery(wire::Frame frame);
   void protocolViolation(std::string_view message);
+  void releaseIdleMemory();
 
   // Extended protocol (extended.cc).
   awaitable<void> handleParse(wire::Frame frame);
@@ -137,7 +164,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   pool::Pool* pool_ = nullptr;
   std::unique_ptr<pool::Backend> backend_;
   std::string toBackend_;       // messages gathered from one client read
-  std::deque<Pending> pending_;
+  ReplyQueue pending_;
   bool pumping_ = false;
   bool releasing_ = false;
   asio::steady_timer pumpDone_;

@@ -79,6 +79,13 @@ void FrameReader::shrinkIfIdle() {
   }
 }
 
+void FrameReader::releaseIfEmpty() {
+  if (begin_ == end_) {
+    std::vector<char>().swap(buf_);
+    begin_ = end_ = 0;
+  }
+}
+
 bool FieldReader::int32(int32_t& out) {
   if (rest_.size() < 4) {
     return false;

@@ -49,8 +49,10 @@ class FrameReader {
 
   bool empty() const { return begin_ == end_; }
   size_t buffered() const { return end_ - begin_; }
-  // Gives back memory while a connection sits idle.
+  // Gives back large buffers while a connection sits idle.
   void shrinkIfIdle();
+  // Gives back the whole buffer when nothing is buffered.
+  void releaseIfEmpty();
 
  private:
   std::vector<char> buf_;

@@ -188,3 +188,23 @@ def direct_dsn():
     nodes = {n["name"]: n for n in cluster_nodes()}
     p = nodes["s0-primary"]
     return f"host=127.0.0.1 port={p['port']} user=demo password=demo dbname=demo"
+
+
+def direct_port(node="s0-primary"):
+    """The TCP port of a cluster node (127.0.0.1)."""
+    return {n["name"]: n for n in cluster_nodes()}[node]["port"]
+
+
+def superuser_sql(sql, node="s0-primary", dbname="demo", timeout=60):
+    """Runs SQL as the postgres superuser over the node's Unix socket (local trust).
+
+    Returns psql's unaligned, tuples-only output; raises on any error.
+    """
+    n = {n["name"]: n for n in cluster_nodes()}[node]
+    result = subprocess.run(
+        ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", n["socket_dir"],
+         "-p", str(n["port"]), "-U", "postgres", "-d", dbname, "-c", sql],
+        capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"psql as postgres failed: {result.stderr}")
+    return result.stdout
