@@ -211,7 +211,7 @@ def summarize_one(m):
     if t in "EN":
         f = error_fields(b)
         kind = "ErrorResponse" if t == "E" else "NoticeResponse"
-        return (kind, f.get("V"), f.get("C"), f.get("M"))
+        return (kind, f.get("V"), f.get("C"), f.get("M"), f.get("P"))
     if t == "S":
         return ("ParameterStatus",) + tuple(_split_cstrings(b))
     if t == "A":

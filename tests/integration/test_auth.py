@@ -266,16 +266,45 @@ def test_ssl_request_with_data_behind_it_is_refused_like_postgres(router):
     assert replies[1] == replies[0]
 
 
-def test_tls_garbage_handshake_leaves_router_serving(tls_router):
-    conn = RawConn.tcp(tls_router.port)
+def test_tls_garbage_handshake_leaves_router_serving(router_factory, cert):
+    """Regression: a client that answers 'S' with bytes that are not TLS."""
+    r = router_factory(tls=cert)
+    conn = RawConn.tcp(r.port)
     conn.send(special_request(SSL_REQUEST))
     assert conn.read_bytes(1) == b"S"
     conn.send(b"\x16\x03\x01\x00\x05hello-this-is-not-tls" * 4)
     conn.wait_closed()
     conn.close()
-    assert tls_router.proc.poll() is None
-    with tls_router.connect(sslmode="require") as c:
+    assert r.proc.poll() is None, "router died after a failed TLS handshake"
+    with r.connect(sslmode="require") as c:
         assert c.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_tls_client_rejecting_the_certificate_leaves_router_serving(router_factory, cert,
+                                                                    tmp_path):
+    """Regression: libpq with sslmode=verify-ca and another CA aborts the
+    handshake; the router must stay up."""
+    other = tmp_path / "other.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
+                    "/CN=other", "-days", "1", "-keyout", str(tmp_path / "other.key"), "-out",
+                    str(other)], check=True, capture_output=True, timeout=60)
+    r = router_factory(tls=cert)
+    assert "certificate verify failed" in connect_error(
+        r.dsn(sslmode="verify-ca", sslrootcert=str(other)))
+    assert r.proc.poll() is None, "router died after a client refused its certificate"
+    with r.connect(sslmode="require") as c:
+        assert c.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_client_gone_after_ssl_request_leaves_router_serving(router_factory, cert):
+    r = router_factory(tls=cert)
+    conn = RawConn.tcp(r.port)
+    conn.send(special_request(SSL_REQUEST))
+    assert conn.read_bytes(1) == b"S"
+    conn.close()
+    with r.connect(sslmode="require") as c:
+        assert c.execute("SELECT 1").fetchone() == (1,)
+    assert r.proc.poll() is None
 
 
 # GSSENCRequest.
