@@ -184,6 +184,7 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
       if (head.kind != Reply::HiddenParse) {
         out_.append(frame.bytes);
       }
+      markVerified(head);
       pending_.pop_front();
       break;
     case '2':
@@ -241,6 +242,24 @@ void ClientSession::forgetDroppedParse(const Pending& entry) {
   }
   if (entry.kind == Reply::Parse || entry.kind == Reply::Synthetic) {
     statements_.erase(entry.name);
+  }
+  if (entry.kind == Reply::HiddenParse && !entry.name.empty()) {
+    // A statement whose Parse was answered before any backend saw it, and
+    // which no backend accepts, never existed.
+    auto it = statements_.find(entry.name);
+    if (it != statements_.end() && !it->second.verified) {
+      statements_.erase(it);
+    }
+  }
+}
+
+void ClientSession::markVerified(const Pending& entry) {
+  if (entry.name.empty()) {
+    return;
+  }
+  auto it = statements_.find(entry.name);
+  if (it != statements_.end()) {
+    it->second.verified = true;
   }
 }
 

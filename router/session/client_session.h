@@ -78,6 +78,7 @@ class ReplyQueue {
 struct Statement {
   std::string backendName;  // "sl_<hash of text and types>"
   std::string parseRest;    // Parse body after the name: query, parameter types
+  bool verified = false;    // a backend has accepted it; until then a failed prepare drops it
 };
 
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
@@ -130,6 +131,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void popThroughSync();
   void emitReadySynthetic();
   void forgetDroppedParse(const Pending& entry);
+  void markVerified(const Pending& entry);
   bool shouldRelease() const;
   awaitable<void> releaseBackend();
   awaitable<void> cleanupOnClose();

@@ -80,6 +80,7 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
   }
   Statement statement{backendNameFor(rest), std::string(rest)};
   if (backend_->prepared.count(statement.backendName) != 0) {
+    statement.verified = true;  // this backend accepted the same text before
     pending_.push_back(
         Pending{Reply::Synthetic, clientName, statement.backendName, std::string(kParseComplete)});
   } else {

@@ -208,3 +208,21 @@ def superuser_sql(sql, node="s0-primary", dbname="demo", timeout=60):
     if result.returncode != 0:
         raise RuntimeError(f"psql as postgres failed: {result.stderr}")
     return result.stdout
+
+
+@pytest.fixture
+def edited_router_factory(workdir):
+    """Like router_factory, for keys it has no option for: `edit` rewrites the
+    generated configuration text before the router starts. With wait=False
+    the router is started without waiting for its TCP listener."""
+    started = []
+
+    def make(edit, wait=True, **options):
+        r = Router(workdir, **options)
+        r.config_path.write_text(edit(r.config_path.read_text()))
+        started.append(r)
+        return r.start(wait=wait)
+
+    yield make
+    for r in started:
+        r.stop()

@@ -362,7 +362,7 @@ def test_p10_sql_prepare_by_many_psql_clients(router_factory):
 
     def one(n):
         result = subprocess.run(
-            ["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", HOST, "-p", str(r.port),
+            ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", HOST, "-p", str(r.port),
              "-U", "demo", "-d", "demo", "-c", "PREPARE q (int) AS SELECT $1;",
              "-c", f"EXECUTE q({n});", "-c", f"EXECUTE q({n + 1000});"],
             env=env, capture_output=True, text=True, timeout=60)
@@ -497,7 +497,7 @@ def test_empty_query(router):
 
 
 def test_multi_statement_query_is_one_implicit_transaction(router):
-    """'INSERT; SELECT 1/0' leaves no row; 'INSERT; BEGIN; INSERT' then ROLLBACK leaves the first row only."""
+    """'INSERT; SELECT 1/0' leaves no row; 'INSERT; BEGIN; INSERT' then ROLLBACK leaves none (BEGIN adopts the first)."""
     def script(conn):
         truncate(conn)
         out = conn.simple(f"INSERT INTO {TABLE} VALUES (1, 'a'); SELECT 1/0")
@@ -512,7 +512,9 @@ def test_multi_statement_query_is_one_implicit_transaction(router):
         return summarize(out)
 
     out = same_through_router(router, script)
-    assert [m[1] for m in out if m[0] == "DataRow"] == [["2"], ["2"], ["4"]]
+    # Postgres folds statements before a BEGIN into the block it opens (protocol docs,
+    # "Multiple Statements in a Simple Query"): the ROLLBACK removes row 2 as well.
+    assert [m[1] for m in out if m[0] == "DataRow"] == [["4"]]
     assert ("ReadyForQuery", "T") in out
 
 
@@ -591,17 +593,36 @@ def test_copy_wire_sequences(router):
 
 
 def test_copy_in_through_extended_protocol(router):
-    """COPY FROM STDIN sent by Parse/Bind/Execute/Sync: CopyInResponse, data, CommandComplete as Postgres."""
+    """COPY FROM STDIN by Parse/Bind/Execute/Sync: the Sync sent during copy-in is ignored, as Postgres does."""
     def script(conn):
         out = conn.simple(f"TRUNCATE {COPY_TABLE}")
+        # Postgres ignores Flush and Sync during copy-in; the client syncs after CopyDone.
         conn.send(parse("", f"COPY {COPY_TABLE} FROM STDIN"), bind(), execute(), sync())
         out += conn.recv_until("G")
-        out += conn.run(copy_data("1\tx\n"), copy_done())
+        out += conn.run(copy_data("1\tx\n"), copy_done(), sync())
+        out += conn.simple(f"SELECT count(*) FROM {COPY_TABLE}")
+        conn.send(parse("", f"COPY {COPY_TABLE} FROM STDIN"), bind(), execute(), flush())
+        out += conn.recv_until("G")
+        out += conn.run(copy_data("2\ty\n"), copy_done(), sync())
         out += conn.simple(f"SELECT count(*) FROM {COPY_TABLE}")
         return summarize(out)
 
     out = same_through_router(router, script)
     assert ("CommandComplete", "COPY 1") in out
+
+
+def test_extended_copy_then_error_releases_backend(router_factory):
+    """Extended COPY (Sync sent in copy-in), then SELECT 1/0: a second client on a pool of 1 still gets the backend."""
+    r = router_factory(max_size=1, checkout_timeout_ms=2000)
+    with wire(r.port) as a:
+        a.send(parse("", f"COPY {COPY_TABLE} FROM STDIN"), bind(), execute(), sync())
+        a.recv_until("G")
+        a.run(copy_data("1\tx\n"), copy_done(), sync())
+        assert [m.type for m in a.simple("SELECT 1/0")] == ["E", "Z"]
+        assert a.rows("SELECT 1") == [["1"]]
+        with wire(r.port) as b:  # a is idle outside a transaction: its backend is free
+            assert b.rows("SELECT 2") == [["2"]]
+        assert a.rows("SELECT 3") == [["3"]]
 
 
 # Other messages -----------------------------------------------------------------------------

@@ -1,0 +1,727 @@
+"""The router survives bad and slow clients, dead backends, cancels, an
+exhausted pool, shutdown and bad configuration files.
+
+After every bad client the same router must still be running and serve a
+normal client. Raw-socket tests use pgraw; every wait is bounded.
+"""
+import os
+import random
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import psycopg
+import pytest
+
+from conftest import BIN, Router, render_config, superuser_sql
+from pgraw import (CANCEL_REQUEST, PROTOCOL_3_0, Closed, RawConn, describe, errors, message,
+                   query, special_request, startup_packet)
+
+DIRECT_PORT = 15432
+TABLE = "sl_robustness"
+
+
+# Helpers.
+
+def bounded(fn, seconds):
+    """fn() in a thread; its result, or TimeoutError if it runs longer."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = fn()
+        except BaseException as e:  # handed to the caller
+            outcome["error"] = e
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"still running after {seconds} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def assert_serving(r):
+    """The router process is alive and a new normal client gets an answer."""
+    assert r.proc.poll() is None, f"router exited with {r.proc.returncode}"
+
+    def check():
+        with r.connect() as c:
+            return c.execute("SELECT 40 + 2").fetchone()
+
+    assert bounded(check, 15) == (42,)
+
+
+def assert_closed_with_fatal_or_nothing(conn, sqlstate="08P01"):
+    """The server closes; anything it said first is one FATAL with `sqlstate`."""
+    data = conn.wait_closed()
+    if data:
+        assert data[:1] == b"E", data
+        length = struct.unpack("!I", data[1:5])[0]
+        from pgraw import error_fields
+        fields = error_fields(data[5:length + 1])
+        assert (fields["V"], fields["C"]) == ("FATAL", sqlstate), fields
+        assert len(data) == length + 1, f"bytes after the FATAL: {data[length + 1:]!r}"
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def backends_of(application_name):
+    """(pid, state) of s0-primary's backends with this application_name."""
+    out = superuser_sql("SELECT pid, state FROM pg_stat_activity "
+                        f"WHERE application_name = '{application_name}' ORDER BY pid")
+    return [tuple(line.split("|")) for line in out.splitlines() if line]
+
+
+def wait_for(predicate, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def terminate_backends(application_name, state=None):
+    where = f"application_name = '{application_name}'"
+    if state:
+        where += f" AND state = '{state}'"
+    out = superuser_sql(f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE {where}")
+    return int(out.strip())
+
+
+@pytest.fixture(scope="module")
+def table():
+    superuser_sql(f"DROP TABLE IF EXISTS {TABLE}; CREATE TABLE {TABLE} (k text PRIMARY KEY, v int);"
+                  f" GRANT ALL ON {TABLE} TO demo")
+    yield TABLE
+    superuser_sql(f"DROP TABLE IF EXISTS {TABLE}")
+
+
+def direct_rows(sql):
+    return [tuple(line.split("|")) for line in superuser_sql(sql).splitlines() if line]
+
+
+# Startup phase.
+
+@pytest.mark.parametrize("length", [0, 4, 7, 10001, 0x7FFFFFFF, 0xFFFFFFFF])
+def test_startup_packet_with_impossible_length(router, length):
+    conn = RawConn.tcp(router.port)
+    conn.send(struct.pack("!I", length) + struct.pack("!I", PROTOCOL_3_0))
+    assert_closed_with_fatal_or_nothing(conn)
+    conn.close()
+    assert_serving(router)
+
+
+def test_unsupported_protocol_major_version_like_postgres(router):
+    packet = startup_packet({"user": "demo", "database": "demo"}, version=4 << 16)
+    answers = []
+    for port in (DIRECT_PORT, router.port):
+        conn = RawConn.tcp(port)
+        conn.send(packet)
+        answers.append([(e["V"], e["C"], e["M"]) for e in errors(conn.read_to_close())])
+        conn.close()
+    assert answers[0] == [("FATAL", "0A000",
+                           "unsupported frontend protocol 4.0: server supports 3.0 to 3.0")]
+    assert answers[1] == answers[0]
+    assert_serving(router)
+
+
+def test_protocol_2_is_refused(router):
+    conn = RawConn.tcp(router.port)
+    conn.send(startup_packet({"user": "demo", "database": "demo"}, version=2 << 16))
+    data = conn.wait_closed()
+    assert data.startswith(b"E"), data
+    assert b"0A000" in data and b"unsupported frontend protocol 2.0" in data, data
+    conn.close()
+    assert_serving(router)
+
+
+def test_newer_minor_version_gets_negotiate_protocol_version(router):
+    """Postgres answers protocol 3.5 and an unknown _pq_ option with
+    NegotiateProtocolVersion (3.0, the option) and carries on."""
+    seen = []
+    for port in (DIRECT_PORT, router.port):
+        conn = RawConn.tcp(port)
+        msgs = conn.authenticate("demo", "demo", "demo", version=(3 << 16) | 5,
+                                 **{"_pq_.sl_test_option": "1"})
+        assert msgs[-1] == (b"Z", b"I"), describe(msgs)
+        seen.append([m for m in msgs if m[0] == b"v"])
+        conn.close()
+    expected = (b"v", struct.pack("!II", PROTOCOL_3_0, 1) + b"_pq_.sl_test_option\0")
+    assert seen[0] == [expected]
+    assert seen[1] == seen[0]
+    assert_serving(router)
+
+
+def test_truncated_startup_packet_then_close(router):
+    conn = RawConn.tcp(router.port)
+    conn.send(struct.pack("!II", 100, PROTOCOL_3_0) + b"user\0de")
+    conn.close()
+    assert_serving(router)
+
+
+def test_cancel_request_with_unknown_key_gets_no_answer(router):
+    conn = RawConn.tcp(router.port)
+    conn.send(special_request(CANCEL_REQUEST, 12345, 67890))
+    assert conn.wait_closed() == b""
+    conn.close()
+    assert_serving(router)
+
+
+def test_silent_clients_are_dropped_at_client_login_ms(edited_router_factory):
+    r = edited_router_factory(
+        lambda text: text.replace("[timeouts]\n", "[timeouts]\nclient_login_ms = 500\n"))
+    silent = RawConn.tcp(r.port)
+    mid_scram = RawConn.tcp(r.port)
+    mid_scram.send(startup_packet({"user": "demo", "database": "demo"}))
+    assert mid_scram.read_message()[0] == b"R"
+    start = time.monotonic()
+    silent.wait_closed(timeout=5)
+    mid_scram.wait_closed(timeout=5)
+    assert time.monotonic() - start < 3
+    assert_serving(r)
+
+
+# After authentication.
+
+@pytest.mark.parametrize("length", [0, 3])
+def test_message_length_below_4(router, length):
+    conn = RawConn.tcp(router.port)
+    conn.login()
+    conn.send(b"Q" + struct.pack("!I", length))
+    assert_closed_with_fatal_or_nothing(conn)
+    conn.close()
+    assert_serving(router)
+
+
+def test_message_over_max_message_bytes(router_factory):
+    r = router_factory(max_message_bytes=1024)
+    conn = RawConn.tcp(r.port)
+    conn.login()
+    # Under the limit, and a reply far over it: both fine (the limit is on client messages).
+    small = conn.simple_query("SELECT length('" + "x" * 900 + "'), repeat('y', 100000)")
+    assert small[-1] == (b"Z", b"I")
+    assert b"900" in small[1][1]
+    conn.send(query("SELECT '" + "x" * 2000 + "'"))
+    assert_closed_with_fatal_or_nothing(conn)
+    conn.close()
+    assert_serving(r)
+
+
+def test_message_over_max_message_bytes_announced_only(router_factory):
+    """The length field alone is over the limit; the body never comes."""
+    r = router_factory(max_message_bytes=1024)
+    conn = RawConn.tcp(r.port)
+    conn.login()
+    conn.send(b"Q" + struct.pack("!I", 500_000_000))
+    assert_closed_with_fatal_or_nothing(conn)
+    conn.close()
+    assert_serving(r)
+
+
+def test_unknown_message_type_like_postgres(router):
+    answers = []
+    for port in (DIRECT_PORT, router.port):
+        conn = RawConn.tcp(port)
+        conn.login()
+        conn.send(message(b"z"))
+        answers.append([(e["V"], e["C"], e["M"]) for e in errors(conn.read_to_close())])
+        conn.close()
+    assert answers[0] == [("FATAL", "08P01", "invalid frontend message type 122")]
+    assert answers[1] == answers[0]
+    assert_serving(router)
+
+
+def test_unknown_message_type_inside_a_transaction_rolls_back(router, table):
+    conn = RawConn.tcp(router.port)
+    conn.login(application_name="sl-badtype-tx")
+    assert conn.simple_query("BEGIN")[-1] == (b"Z", b"T")
+    assert conn.simple_query(f"INSERT INTO {table} VALUES ('badtype', 1)")[-1] == (b"Z", b"T")
+    conn.send(message(b"z"))
+    conn.read_to_close()
+    conn.close()
+    wait_for(lambda: all(state != "idle in transaction" for _, state in
+                         backends_of("sl-badtype-tx")), 5, "the transaction to end")
+    assert direct_rows(f"SELECT k FROM {table} WHERE k = 'badtype'") == []
+    assert_serving(router)
+
+
+def test_truncated_message_then_close(router):
+    conn = RawConn.tcp(router.port)
+    conn.login()
+    conn.send(b"Q" + struct.pack("!I", 100) + b"SELECT 1")
+    time.sleep(0.1)
+    conn.close()
+    assert_serving(router)
+
+
+def test_client_vanishing_inside_a_transaction_releases_its_locks(router, table):
+    superuser_sql(f"INSERT INTO {table} VALUES ('locked', 0) ON CONFLICT DO NOTHING")
+    conn = RawConn.tcp(router.port)
+    conn.login()
+    conn.simple_query("BEGIN")
+    msgs = conn.simple_query(f"UPDATE {table} SET v = v + 1 WHERE k = 'locked'")
+    assert msgs[-1] == (b"Z", b"T"), describe(msgs)
+    conn.sock.shutdown(socket.SHUT_RDWR)
+    conn.close()
+
+    def lock_free():
+        out = subprocess.run(
+            ["psql", "-X", "-At", "-h", "/var/tmp/shardline-cluster/sockets", "-p",
+             str(DIRECT_PORT), "-U", "postgres", "-d", "demo", "-c",
+             f"SET lock_timeout = '100ms'; SELECT v FROM {table} WHERE k = 'locked' FOR UPDATE"],
+            capture_output=True, text=True, timeout=10)
+        return out.returncode == 0
+
+    wait_for(lock_free, 5, "the row lock to be released")
+    assert direct_rows(f"SELECT v FROM {table} WHERE k = 'locked'") == [("0",)]
+    assert_serving(router)
+
+
+def test_client_that_never_reads_a_big_result(router_factory):
+    """2 million rows (~30 MB on the wire) to a client that reads nothing: the
+    router must apply backpressure instead of buffering, and keep serving."""
+    r = router_factory()
+    assert_serving(r)
+    before = rss_kib(r.proc.pid)
+    stalled = RawConn.tcp(r.port, rcvbuf=4096)
+    stalled.login(application_name="sl-stalled-reader")
+    stalled.send(query("SELECT g FROM generate_series(1, 2000000) g"))
+    wait_for(lambda: backends_of("sl-stalled-reader") and
+             backends_of("sl-stalled-reader")[0][1] == "active", 5, "the query to start")
+    time.sleep(2)  # the backend has filled every buffer between it and the client by now
+
+    for _ in range(5):
+        start = time.monotonic()
+        assert_serving(r)
+        assert time.monotonic() - start < 2
+    grown = rss_kib(r.proc.pid) - before
+    assert grown < 16 * 1024, f"router grew by {grown} KiB while a client stalled"
+
+    stalled.close()
+    wait_for(lambda: backends_of("sl-stalled-reader") == [], 10,
+             "the stalled query's backend to go away")
+    assert_serving(r)
+
+
+def test_backend_killed_during_a_query(router):
+    conn = router.connect(application_name="sl-killed-query")
+    result = {}
+
+    def run():
+        start = time.monotonic()
+        try:
+            conn.execute("SELECT pg_sleep(20)")
+            result["error"] = None
+        except psycopg.Error as e:
+            result["error"] = e
+        result["seconds"] = time.monotonic() - start
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    wait_for(lambda: ("active" in [s for _, s in backends_of("sl-killed-query")]), 5,
+             "pg_sleep to run")
+    assert terminate_backends("sl-killed-query", "active") == 1
+    thread.join(10)
+    assert not thread.is_alive(), "the client hangs after its backend died"
+    assert isinstance(result["error"], psycopg.OperationalError)
+    assert "terminating connection due to administrator command" in str(result["error"])
+    assert result["seconds"] < 5
+    conn.close()
+    assert_serving(router)
+
+
+def test_backend_killed_mid_result(router):
+    conn = RawConn.tcp(router.port, rcvbuf=4096)
+    conn.login(application_name="sl-killed-result")
+    conn.send(query("SELECT g FROM generate_series(1, 2000000) g"))
+    assert conn.read_message()[0] == b"T"
+    assert conn.read_message()[0] == b"D"
+    assert terminate_backends("sl-killed-result", "active") == 1
+    msgs = conn.read_to_close(timeout=30)
+    kinds = {t for t, _ in msgs}
+    assert b"C" not in kinds and b"Z" not in kinds, "a cut result looked complete"
+    assert msgs and msgs[-1][0] == b"E", describe(msgs[-3:])
+    assert errors(msgs)[-1]["V"] == "FATAL"
+    conn.close()
+    assert_serving(router)
+
+
+def test_idle_client_survives_death_of_its_pooled_backend(router_factory):
+    """Transaction mode: between transactions a client holds no backend, so
+    the death of an idle pooled backend must not reach it."""
+    r = router_factory()
+    with r.connect(application_name="sl-idle-pooled") as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        wait_for(lambda: [s for _, s in backends_of("sl-idle-pooled")] == ["idle"], 5,
+                 "the pooled backend to be idle")
+        assert terminate_backends("sl-idle-pooled") == 1
+        wait_for(lambda: backends_of("sl-idle-pooled") == [], 5, "the backend to exit")
+        assert bounded(lambda: conn.execute("SELECT 2").fetchone(), 15) == (2,)
+    assert_serving(r)
+
+
+def test_connection_churn_leaks_no_descriptors(router_factory):
+    r = router_factory()
+    assert_serving(r)
+    time.sleep(0.2)
+    before = fd_count(r.proc.pid)
+    for i in range(40):
+        kind = i % 4
+        conn = RawConn.tcp(r.port)
+        if kind == 1:
+            conn.send(startup_packet({"user": "demo", "database": "demo"}))
+            conn.read_message()
+        elif kind == 2:
+            conn.login()
+        elif kind == 3:
+            conn.login()
+            conn.send(query("SELECT pg_sleep(0.05)"))
+        conn.close()
+    for _ in range(10):
+        with r.connect() as c:
+            c.execute("SELECT 1")
+    wait_for(lambda: fd_count(r.proc.pid) <= before + 2, 10,
+             f"descriptors to return to {before} (now {fd_count(r.proc.pid)})")
+    assert_serving(r)
+
+
+# Cancel.
+
+def test_cancel_during_pg_sleep(router):
+    conn = router.connect()
+    timer = threading.Timer(0.5, conn.cancel)
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(psycopg.errors.QueryCanceled) as info:
+        bounded(lambda: conn.execute("SELECT pg_sleep(10)"), 15)
+    assert info.value.sqlstate == "57014"
+    assert time.monotonic() - start < 3
+    assert conn.execute("SELECT 1").fetchone() == (1,)
+    conn.close()
+
+
+def test_cancel_with_a_wrong_key_does_nothing(router):
+    conn = RawConn.tcp(router.port)
+    msgs = conn.login()
+    [key] = [body for t, body in msgs if t == b"K"]
+    pid, secret = struct.unpack("!ii", key)
+    conn.send(query("SELECT pg_sleep(1.5), 'slept'"))
+    time.sleep(0.3)
+    for bad in [(pid, secret ^ 1), (pid ^ 0x100, secret), (random.randint(1, 2**31 - 1), 0)]:
+        cancel = RawConn.tcp(router.port)
+        cancel.send(special_request(CANCEL_REQUEST, *bad))
+        assert cancel.wait_closed() == b""
+        cancel.close()
+    msgs = conn.read_until(b"Z", timeout=10)
+    assert errors(msgs) == [], describe(msgs)
+    assert (b"C", b"SELECT 1\0") in msgs
+
+    # The right key cancels.
+    conn.send(query("SELECT pg_sleep(10)"))
+    time.sleep(0.3)
+    cancel = RawConn.tcp(router.port)
+    cancel.send(special_request(CANCEL_REQUEST, pid, secret))
+    cancel.wait_closed()
+    msgs = conn.read_until(b"Z", timeout=5)
+    assert [e["C"] for e in errors(msgs)] == ["57014"]
+    conn.close()
+
+
+def test_cancel_of_an_idle_client_does_not_reach_its_old_backend(router_factory):
+    """Pool of one: A's backend serves B after A's transaction; A's cancel key
+    must not cancel B's query."""
+    r = router_factory(max_size=1)
+    a = r.connect()
+    a.execute("SELECT 1")
+    b = r.connect()
+    result = {}
+
+    def run_b():
+        try:
+            result["row"] = b.execute("SELECT pg_sleep(1.5), 'done'").fetchone()
+        except psycopg.Error as e:
+            result["error"] = e
+
+    thread = threading.Thread(target=run_b, daemon=True)
+    thread.start()
+    time.sleep(0.4)
+    a.cancel()
+    thread.join(10)
+    assert result == {"row": ("", "done")}
+    a.close()
+    b.close()
+
+
+def test_cancel_over_the_unix_socket(router):
+    dsn = f"host={router.socket_dir} port={router.port} user=demo password=demo dbname=demo"
+    conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+    threading.Timer(0.5, conn.cancel).start()
+    with pytest.raises(psycopg.errors.QueryCanceled):
+        bounded(lambda: conn.execute("SELECT pg_sleep(10)"), 15)
+    conn.close()
+
+
+def test_cancel_reaches_a_session_on_another_worker(edited_router_factory):
+    r = edited_router_factory(lambda text: text.replace("workers = 1\n", "workers = 3\n"))
+    conns = [r.connect() for _ in range(3)]  # one per worker, round robin
+    for conn in conns:
+        threading.Timer(0.4, conn.cancel).start()
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            bounded(lambda: conn.execute("SELECT pg_sleep(10)"), 15)
+        conn.close()
+
+
+# An exhausted pool.
+
+def test_checkout_timeout_is_53300_then_recovers(router_factory):
+    r = router_factory(max_size=1, checkout_timeout_ms=500)
+    holder = r.connect(autocommit=False)
+    waiter = r.connect()
+    holder.execute("SELECT 1")  # the transaction keeps the only backend
+    start = time.monotonic()
+    with pytest.raises(psycopg.errors.TooManyConnections) as info:
+        bounded(lambda: waiter.execute("SELECT 2"), 10)
+    elapsed = time.monotonic() - start
+    assert info.value.sqlstate == "53300"
+    assert 0.4 < elapsed < 2, elapsed
+    holder.commit()
+    assert waiter.execute("SELECT 2").fetchone() == (2,)
+    holder.close()
+    waiter.close()
+
+
+def test_checkout_waiter_gets_the_released_backend(router_factory):
+    r = router_factory(max_size=1, checkout_timeout_ms=5000)
+    holder = r.connect(autocommit=False)
+    waiter = r.connect()
+    holder.execute("SELECT 1")
+    threading.Timer(0.5, holder.commit).start()
+    start = time.monotonic()
+    assert bounded(lambda: waiter.execute("SELECT 2").fetchone(), 10) == (2,)
+    assert 0.4 < time.monotonic() - start < 3
+    holder.close()
+    waiter.close()
+
+
+def test_login_with_the_pool_exhausted_is_fatal_53300(router_factory):
+    """An error during startup ends the connection; Postgres marks it FATAL."""
+    r = router_factory(max_size=1, checkout_timeout_ms=500)
+    holder = r.connect(autocommit=False)
+    holder.execute("SELECT 1")
+    try:
+        conn = RawConn.tcp(r.port)
+        msgs = conn.authenticate("demo", "demo", "demo")
+        conn.wait_closed()
+    finally:
+        holder.commit()
+        holder.close()
+    [err] = errors(msgs)
+    assert (err["V"], err["C"]) == ("FATAL", "53300")
+
+
+# Shutdown.
+
+def connection_refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
+
+def test_sigterm_drains_open_transactions(router_factory, table):
+    r = router_factory(shutdown_drain_ms=5000)
+    in_tx = r.connect(autocommit=False)
+    in_tx.execute(f"INSERT INTO {table} VALUES ('drained', 1)")
+    idle = RawConn.tcp(r.port)
+    idle.login()
+    unix_path = os.path.join(r.socket_dir, f".s.PGSQL.{r.port}")
+
+    start = time.monotonic()
+    r.proc.send_signal(signal.SIGTERM)
+    [err] = errors(idle.read_to_close(timeout=3))
+    assert (err["V"], err["C"], err["M"]) == (
+        "FATAL", "57P01", "terminating connection due to administrator command")
+    wait_for(lambda: connection_refused(r.port), 2, "the TCP listener to close")
+    with pytest.raises(OSError):
+        RawConn.unix(unix_path, timeout=1)
+
+    bounded(in_tx.commit, 5)
+    assert direct_rows(f"SELECT v FROM {table} WHERE k = 'drained'") == [("1",)]
+    with pytest.raises(psycopg.OperationalError):
+        bounded(lambda: in_tx.execute("SELECT 1"), 5)
+    assert r.proc.wait(5) == 0
+    assert time.monotonic() - start < 4
+    assert not os.path.exists(unix_path)
+
+
+def test_sigterm_drain_deadline_ends_a_lingering_transaction(router_factory, table):
+    r = router_factory(shutdown_drain_ms=1000)
+    conn = RawConn.tcp(r.port)
+    conn.login()
+    conn.simple_query("BEGIN")
+    conn.simple_query(f"INSERT INTO {table} VALUES ('lingering', 1)")
+    start = time.monotonic()
+    r.proc.send_signal(signal.SIGTERM)
+    conn.read_to_close(timeout=5)
+    assert r.proc.wait(5) == 0
+    assert 0.9 < time.monotonic() - start < 3
+    assert direct_rows(f"SELECT k FROM {table} WHERE k = 'lingering'") == []
+
+
+def test_sigterm_drain_deadline_tells_the_client(router_factory):
+    """When the drain time is up, a client still in a transaction is told
+    why, as Postgres tells it at a fast shutdown: 57P01 FATAL, then close."""
+    r = router_factory(shutdown_drain_ms=500)
+    conn = RawConn.tcp(r.port)
+    conn.login()
+    conn.simple_query("BEGIN")
+    r.proc.send_signal(signal.SIGTERM)
+    msgs = conn.read_to_close(timeout=5)
+    assert [(e["V"], e["C"]) for e in errors(msgs)] == [("FATAL", "57P01")]
+    assert r.proc.wait(5) == 0
+
+
+def test_sigterm_session_mode_ends_idle_clients_at_once(router_factory):
+    """Session mode: an idle client ends at once with 57P01, one in a
+    transaction can still commit; shutdown does not wait out the drain time."""
+    r = router_factory(mode="session", shutdown_drain_ms=10000)
+    idle = RawConn.tcp(r.port)
+    idle.login()
+    in_tx = RawConn.tcp(r.port)
+    in_tx.login()
+    in_tx.simple_query("BEGIN")
+    start = time.monotonic()
+    r.proc.send_signal(signal.SIGTERM)
+    [err] = errors(idle.read_to_close(timeout=3))
+    assert (err["V"], err["C"]) == ("FATAL", "57P01")
+    assert in_tx.simple_query("COMMIT")[-1] == (b"Z", b"I")
+    in_tx.read_to_close(timeout=3)
+    assert r.proc.wait(5) == 0
+    assert time.monotonic() - start < 4
+
+
+def test_sigint_stops_the_router(router_factory):
+    r = router_factory()
+    assert_serving(r)
+    r.proc.send_signal(signal.SIGINT)
+    assert r.proc.wait(10) == 0
+
+
+def test_sigterm_with_zero_drain_closes_at_once(router_factory):
+    r = router_factory(shutdown_drain_ms=0)
+    conn = RawConn.tcp(r.port)
+    conn.login()
+    conn.simple_query("BEGIN")
+    start = time.monotonic()
+    r.proc.send_signal(signal.SIGTERM)
+    conn.read_to_close(timeout=5)
+    assert r.proc.wait(5) == 0
+    assert time.monotonic() - start < 1.5
+
+
+# Configuration errors.
+
+def shardline(*args, timeout=10):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
+
+
+NODE = '[[nodes]]\nname = "s0-primary"\nshard = "s0"\nrole = "primary"\nhost = "127.0.0.1"\n'
+VERIFIER = ("SCRAM-SHA-256$4096:XxwOmjt9LEHopvCz2cJ+FQ==$QzWztaICPEgDiwIyd16m8W2a7DzEG99YziGAfMapznw="
+            ":xXxJxweWPRBUFUgyoEfke37cXcEvjiKK4E1cSc2LFbY=")
+
+BAD_CONFIGS = [
+    # (file text, expected message after "shardline: <path>:")
+    ("wrkers = 2\n" + NODE, "1: wrkers: unknown key"),
+    ("[pool]\nmode = \"session\"\nmax_sise = 3\n" + NODE, "3: pool.max_sise: unknown key"),
+    (NODE + "colour = \"blue\"\n", "6: nodes[0].colour: unknown key"),
+    ("[listen]\nport = 70000\n" + NODE, "2: listen.port: must be between 1 and 65535 (got 70000)"),
+    ("[listen]\nport = \"6432\"\n" + NODE, "2: listen.port: "),
+    ("[listen]\nport = 6432.0\n" + NODE, "2: listen.port: "),
+    ("workers = 0\n" + NODE, "1: workers: "),
+    ("[pool]\nmode = \"statement\"\n" + NODE, "2: pool.mode: "),
+    ("[pool]\nmin_size = 20\nmax_size = 10\n" + NODE, "2: pool.min_size: "),
+    ("[log]\nlevel = \"loud\"\n" + NODE, "2: log.level: "),
+    (NODE.replace('"primary"', '"master"'),
+     '4: nodes[0].role: must be one of "primary", "replica" (got "master")'),
+    ("[[users]]\nname = \"a\"\npassword = \"hunter2\"\n" + NODE, "3: users[0].password: "),
+    (f"[[users]]\nname = \"a\"\npassword = \"{VERIFIER}\"\nauth = \"md5\"\n" + NODE,
+     "4: users[0].auth: "),
+    ("[tls]\ncert_file = \"/x.crt\"\n" + NODE, "1: tls.key_file: "),
+    ("[listen]\nunix_socket_dir = \"relative/dir\"\n" + NODE, "2: listen.unix_socket_dir: "),
+    ("[[nodes]]\nname = \"a\"\nrole = \"primary\"\nhost = \"h\"\n", "1: nodes[0].shard: is required"),
+    ("[log]\nlevel = \"info\"\n", "1: nodes: "),
+    (NODE + NODE, '7: nodes[1].name: duplicate node "s0-primary" (first defined on line 2)'),
+    ("workers = \n" + NODE, "1:11: "),
+]
+
+
+@pytest.mark.parametrize("text,expected", BAD_CONFIGS, ids=[c[1] for c in BAD_CONFIGS])
+def test_bad_config_is_refused_with_file_line_and_key(tmp_path, text, expected):
+    path = tmp_path / "shardline.toml"
+    path.write_text(text)
+    for args in (["-c", str(path)], ["--check", "-c", str(path)]):
+        out = shardline(*args)
+        assert out.returncode != 0
+        lines = out.stderr.splitlines()
+        assert len(lines) == 1, out.stderr
+        assert lines[0].startswith(f"shardline: {path}:{expected}"), out.stderr
+        assert out.stdout == ""
+
+
+def test_unreadable_config(tmp_path):
+    out = shardline("-c", str(tmp_path / "missing.toml"))
+    assert out.returncode != 0
+    assert out.stderr.strip() == f"shardline: {tmp_path / 'missing.toml'}: cannot read: " \
+                                 "No such file or directory"
+
+
+def test_check_accepts_a_good_config_without_listening(tmp_path):
+    port = 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = tmp_path / "shardline.toml"
+    path.write_text(render_config(port, str(tmp_path)))
+    out = shardline("--check", "-c", str(path))
+    assert (out.returncode, out.stdout, out.stderr) == (0, "configuration ok\n", "")
+    assert connection_refused(port)
+    assert not (tmp_path / f".s.PGSQL.{port}").exists()
+
+
+def test_unknown_command_line_option(tmp_path):
+    out = shardline("--no-such-option")
+    assert out.returncode != 0
+    assert "no-such-option" in out.stderr
+
+
+def test_missing_certificate_file_stops_the_start(workdir, tmp_path):
+    r = Router(workdir, tls=(str(tmp_path / "none.crt"), str(tmp_path / "none.key")))
+    r.start(wait=False)
+    assert r.proc.wait(10) != 0
+    assert "none.crt" in r.log_text()
+
+
+def test_port_in_use_stops_the_start(router, tmp_path):
+    other = Router(tmp_path, port=router.port)
+    other.start(wait=False)
+    assert other.proc.wait(10) != 0
+    assert "cannot listen" in other.log_text()
+    assert_serving(router)
