@@ -570,8 +570,10 @@ void parseNodes(Reader& reader, const Scope& root, std::vector<NodeConfig>* node
 
 void parseRoot(Reader& reader, const toml::table& table, Config* config) {
   Scope root{&table, ""};
-  reader.rejectUnknownKeys(root, {"workers", "max_message_bytes", "listen", "tls", "pool",
-                                  "timeouts", "log", "users", "nodes"});
+  // sharding, shards and tables hold the shard map, which shardmap/config_store.cc reads.
+  reader.rejectUnknownKeys(
+      root, {"workers", "max_message_bytes", "listen", "tls", "pool", "timeouts", "log", "users",
+             "nodes", "sharding", "shards", "tables"});
   reader.readInt(root, "workers", 1, kMaxWorkers, &config->workers);
   reader.readInt(root, "max_message_bytes", kMinMessageBytes, kMaxMessageBytes,
                  &config->maxMessageBytes);

@@ -18,8 +18,12 @@ uint64_t hashInt(int64_t key) {
   return XXH3_64bits(bytes.data(), bytes.size());
 }
 
-uint64_t hashText(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+uint64_t hashText(std::string_view key) {
+  return XXH3_64bits(key.data(), key.size());
+}
 
-uint64_t hashUuid(const Uuid& key) { return XXH3_64bits(key.data(), key.size()); }
+uint64_t hashUuid(const Uuid& key) {
+  return XXH3_64bits(key.data(), key.size());
+}
 
 }  // namespace shardline::shardmap

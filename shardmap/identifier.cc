@@ -5,12 +5,20 @@
 namespace shardline::shardmap {
 namespace {
 
-bool isAsciiLetter(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool isAsciiDigit(unsigned char c) { return c >= '0' && c <= '9'; }
-bool isNonAscii(unsigned char c) { return c >= 0x80; }
+bool isAsciiLetter(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool isAsciiDigit(unsigned char c) {
+  return c >= '0' && c <= '9';
+}
+bool isNonAscii(unsigned char c) {
+  return c >= 0x80;
+}
 
 // The characters Postgres' scanner lets begin and continue an unquoted identifier.
-bool isIdentifierStart(unsigned char c) { return isAsciiLetter(c) || c == '_' || isNonAscii(c); }
+bool isIdentifierStart(unsigned char c) {
+  return isAsciiLetter(c) || c == '_' || isNonAscii(c);
+}
 bool isIdentifierChar(unsigned char c) {
   return isIdentifierStart(c) || isAsciiDigit(c) || c == '$';
 }

@@ -53,9 +53,9 @@ KeyResult keyError(KeyErrorCode code, std::string message) {
 }
 
 KeyResult invalidSyntax(std::string_view pgName, std::string_view text) {
-  return keyError(KeyErrorCode::InvalidSyntax, "invalid input syntax for type " +
-                                                   std::string(pgName) + ": \"" +
-                                                   std::string(text) + "\"");
+  return keyError(
+      KeyErrorCode::InvalidSyntax,
+      "invalid input syntax for type " + std::string(pgName) + ": \"" + std::string(text) + "\"");
 }
 
 // Text form of integers.
@@ -172,7 +172,9 @@ KeyResult parseIntText(KeyType type, std::string_view text) {
 
 // Text form of uuids.
 
-int hexValue(char c) { return digitValue(c, 16); }
+int hexValue(char c) {
+  return digitValue(c, 16);
+}
 
 std::optional<Uuid> readUuidText(std::string_view text) {
   Uuid uuid;
@@ -199,10 +201,9 @@ std::optional<Uuid> readUuidText(std::string_view text) {
 // Binary forms.
 
 KeyResult wrongLength(std::string_view pgName, size_t want, size_t got) {
-  return keyError(KeyErrorCode::InvalidBinary, "incorrect binary data format: a " +
-                                                   std::string(pgName) + " needs " +
-                                                   std::to_string(want) + " bytes, got " +
-                                                   std::to_string(got));
+  return keyError(KeyErrorCode::InvalidBinary,
+                  "incorrect binary data format: a " + std::string(pgName) + " needs " +
+                      std::to_string(want) + " bytes, got " + std::to_string(got));
 }
 
 KeyResult parseIntBinary(KeyType type, std::string_view bytes) {
@@ -307,7 +308,9 @@ Key Key::fromText(KeyType type, std::string_view bytes) {
   return Key(type, std::string(bytes));
 }
 
-Key Key::fromUuid(const Uuid& bytes) { return Key(KeyType::Uuid, bytes); }
+Key Key::fromUuid(const Uuid& bytes) {
+  return Key(KeyType::Uuid, bytes);
+}
 
 std::string Key::canonicalBytes() const {
   switch (family()) {

@@ -16,9 +16,13 @@ constexpr int32_t kNoOwner = -1;
 
 using NameView = std::pair<std::string_view, std::string_view>;
 
-NameView viewOf(const QualifiedName& name) { return {name.schema, name.name}; }
+NameView viewOf(const QualifiedName& name) {
+  return {name.schema, name.name};
+}
 
-std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+std::string quoted(std::string_view text) {
+  return "\"" + std::string(text) + "\"";
+}
 
 // "slot 7 is", "slots 7-9 are": the subject of an error message.
 std::string slotsAre(uint32_t first, uint32_t last) {
@@ -143,9 +147,9 @@ Result<size_t, MapError> colocationTarget(const std::vector<TableSpec>& tables, 
     return fail(other.name.toString() + " is a reference table, not a sharded one");
   }
   if (other.keyType != spec.keyType) {
-    return fail(other.name.toString() + " has key type " +
-                std::string(keyTypeName(other.keyType)) + ", this table " +
-                std::string(keyTypeName(spec.keyType)) + ": colocated tables need the same type");
+    return fail(other.name.toString() + " has key type " + std::string(keyTypeName(other.keyType)) +
+                ", this table " + std::string(keyTypeName(spec.keyType)) +
+                ": colocated tables need the same type");
   }
   return target->second;
 }
@@ -257,9 +261,8 @@ Result<ShardMap, MapError> ShardMap::build(MapSpec spec) {
   std::optional<ShardIndex> defaultShard =
       spec.defaultShard.empty() ? 0 : map.findShard(spec.defaultShard);
   if (!defaultShard) {
-    return MapResult::failure(
-        error(MapError::Part::DefaultShard, 0, "names no shard in the map: " +
-                                                   quoted(spec.defaultShard)));
+    return MapResult::failure(error(MapError::Part::DefaultShard, 0,
+                                    "names no shard in the map: " + quoted(spec.defaultShard)));
   }
   Result<std::vector<Table>, MapError> tables = buildTables(spec.tables);
   if (!tables) {

@@ -51,9 +51,9 @@ enum class Placement : uint8_t {
 struct Table {
   QualifiedName name;
   Placement placement = Placement::Sharded;
-  std::string keyColumn;                // sharded only; as Postgres resolves the name
-  KeyType keyType = KeyType::BigInt;    // sharded only
-  uint32_t colocationGroup = 0;         // sharded only; equal groups are colocated
+  std::string keyColumn;              // sharded only; as Postgres resolves the name
+  KeyType keyType = KeyType::BigInt;  // sharded only
+  uint32_t colocationGroup = 0;       // sharded only; equal groups are colocated
 };
 
 // What a map is built from. Names are already resolved (see identifier.h).
@@ -85,8 +85,8 @@ struct MapError {
     ColocateWith,  // spec.tables[index].colocateWith
   };
   Part part;
-  size_t index = 0;                   // the shard or table, for the parts that have one
-  std::optional<size_t> firstIndex;   // for duplicates: the entry defined first
+  size_t index = 0;                  // the shard or table, for the parts that have one
+  std::optional<size_t> firstIndex;  // for duplicates: the entry defined first
   std::string what;
 };
 

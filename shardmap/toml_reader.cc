@@ -37,8 +37,8 @@ std::string TomlScope::key(std::string_view child) const {
 
 void TomlReader::fail(uint32_t line, std::string_view key, std::string_view what) {
   if (!failed()) {
-    error_ = path_ + ":" + std::to_string(line) + ": " + std::string(key) + ": " +
-             std::string(what);
+    error_ =
+        path_ + ":" + std::to_string(line) + ": " + std::string(key) + ": " + std::string(what);
   }
 }
 
@@ -144,7 +144,7 @@ std::optional<std::vector<std::string>> TomlReader::stringArray(const TomlScope&
   for (const toml::node& element : *node->as_array()) {
     if (!element.is_string()) {
       failAt(scope, key,
-             "must be an array of strings, not hold " + std::string(typeName(element.type())));
+             "must be an array of strings (found " + std::string(typeName(element.type())) + ")");
       return std::nullopt;
     }
     values.push_back(element.as_string()->get());

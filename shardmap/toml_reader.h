@@ -53,8 +53,7 @@ class TomlReader {
                                     Presence presence);
   std::optional<int64_t> integer(const TomlScope& scope, std::string_view key);
   std::optional<bool> boolean(const TomlScope& scope, std::string_view key);
-  std::optional<std::vector<std::string>> stringArray(const TomlScope& scope,
-                                                      std::string_view key);
+  std::optional<std::vector<std::string>> stringArray(const TomlScope& scope, std::string_view key);
 
  private:
   // The value of `key`, or nullptr when absent or of the wrong type (the latter recorded).

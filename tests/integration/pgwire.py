@@ -215,7 +215,7 @@ def summarize_one(m):
     if t == "S":
         return ("ParameterStatus",) + tuple(_split_cstrings(b))
     if t == "A":
-        _pid = struct.unpack_from("!I", b)[0]
+        # The sender's pid (first 4 bytes) differs between router and server; left out.
         return ("NotificationResponse",) + tuple(_split_cstrings(b[4:]))
     if t in "GHW":
         fmt, count = struct.unpack_from("!bH", b)

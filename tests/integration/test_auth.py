@@ -344,3 +344,68 @@ def test_direct_comparison_dsn_is_reachable():
     """Guards the differential tests above: they compare with s0-primary."""
     with psycopg.connect(direct_dsn(), connect_timeout=10) as c:
         assert c.execute("SELECT 1").fetchone() == (1,)
+
+
+# Listeners.
+
+def unix_socket_path(r):
+    return os.path.join(r.socket_dir, f".s.PGSQL.{r.port}")
+
+
+def wait_for_path(path, proc, seconds=10):
+    import time
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path):
+        assert proc.poll() is None, "router exited"
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def test_unix_socket_only(edited_router_factory):
+    r = edited_router_factory(lambda text: text.replace('host = "127.0.0.1"\nport',
+                                                        'host = ""\nport', 1), wait=False)
+    wait_for_path(unix_socket_path(r), r.proc)
+    dsn = f"host={r.socket_dir} port={r.port} user=demo password=demo dbname=demo"
+    with psycopg.connect(dsn, connect_timeout=10) as c:
+        assert c.execute("SELECT 1").fetchone() == (1,)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", r.port), timeout=2).close()
+
+
+def test_tcp_only(edited_router_factory):
+    r = edited_router_factory(lambda text: text.replace("unix_socket_dir = ", "# ", 1))
+    with r.connect() as c:
+        assert c.execute("SELECT 1").fetchone() == (1,)
+    assert not os.path.exists(unix_socket_path(r))
+
+
+def test_stale_unix_socket_file_is_replaced_and_removed_at_exit(workdir):
+    from conftest import Router
+    r = Router(workdir)
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(unix_socket_path(r))  # a socket file nobody listens on, as after a crash
+    stale.close()
+    r.start()
+    try:
+        dsn = f"host={r.socket_dir} port={r.port} user=demo password=demo dbname=demo"
+        with psycopg.connect(dsn, connect_timeout=10) as c:
+            assert c.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        assert r.stop() == 0
+    assert not os.path.exists(unix_socket_path(r))
+
+
+def test_unix_socket_accepts_anyone(router):
+    mode = os.stat(unix_socket_path(router)).st_mode & 0o777
+    assert mode == 0o777, oct(mode)
+
+
+def test_many_workers_serve_many_clients(edited_router_factory):
+    r = edited_router_factory(lambda text: text.replace("workers = 1\n", "workers = 4\n"))
+    conns = [r.connect() for _ in range(12)]
+    try:
+        for i, c in enumerate(conns):
+            assert c.execute("SELECT %s::int * 2", (i,)).fetchone() == (i * 2,)
+    finally:
+        for c in conns:
+            c.close()

@@ -7,7 +7,6 @@ shared/cases/protocol.md name the case (P1..P10).
 """
 import concurrent.futures
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -69,6 +68,18 @@ def test_startup_parameter_status_as_postgres(router):
         assert through.startup_messages[-1].body == b"I"
 
 
+def test_no_backend_at_startup_is_fatal(router_factory):
+    """Startup while the pool of 1 is held past checkout_timeout: FATAL 53300 (as Postgres' too-many-clients), then close."""
+    r = router_factory(max_size=1, checkout_timeout_ms=300)
+    with wire(r.port) as holder:
+        holder.simple("BEGIN")
+        with pytest.raises(pgwire.ProtocolError) as failure:
+            wire(r.port)
+        assert "'C': '53300'" in str(failure.value)
+        assert "'S': 'FATAL'" in str(failure.value)
+        holder.simple("ROLLBACK")
+
+
 def test_trust_user_starts_and_queries(router_factory):
     """A router user without a password is trusted; the backend still gets demo's password."""
     r = router_factory(users=[{"name": "demo", "backend_password": "demo"}])
@@ -115,7 +126,7 @@ def test_p2_unnamed_statements_of_concurrent_clients(router_factory):
         sql = (f"SELECT $1::int + $2::int + $3::int AS c{n}" if three
                else f"SELECT $1::int * $2::int AS c{n}")
         with wire(r.port) as conn:
-            for i in range(40):
+            for i in range(150):
                 params = [i, n, 1] if three else [i, n]
                 want = str(i + n + 1) if three else str(i * n)
                 if i % 3 == 0:
@@ -176,6 +187,32 @@ def test_flush_inside_transaction_then_commit(router):
     assert ("DataRow", ["1"]) in out
 
 
+def test_pipelined_mixed_messages_in_one_write(router):
+    """500 simple queries, then extended/simple/BEGIN/COMMIT and a binary Bind, all in one write: replies in order."""
+    def script(conn):
+        out = conn.run(*[query(f"SELECT {i}") for i in range(500)], syncs=500, timeout=30)
+        out += conn.run(extended("SELECT $1::int", ["1"]), sync(), query("BEGIN"),
+                        extended("SELECT 2"), sync(), query("COMMIT"),
+                        parse("", "SELECT $1::int4 + 1", [23]),
+                        bind("", "", [b"\x00\x00\x00\x05"], param_formats=[1], result_formats=[1]),
+                        execute(), sync(), syncs=5)
+        return summarize(out)
+
+    out = same_through_router(router, script)
+    assert [m[1] for m in out if m[0] == "DataRow"][:500] == [[str(i)] for i in range(500)]
+    assert out[-3] == ("DataRow", ["\x00\x00\x00\x06"])
+
+
+def test_large_result(router):
+    """SELECT of 100000 rows of 1000 bytes (100 MB) arrives whole, the connection usable after."""
+    with wire(router.port, timeout=60) as conn:
+        out = conn.simple("SELECT repeat('x', 1000) FROM generate_series(1, 100000)")
+        rows = [m for m in out if m.type == "D"]
+        assert len(rows) == 100000 and all(len(m.body) == 1006 for m in rows)
+        assert pgwire.summarize_one(out[-2]) == ("CommandComplete", "SELECT 100000")
+        assert conn.rows("SELECT 1") == [["1"]]
+
+
 # P5: pgbench --------------------------------------------------------------------------------
 
 PGBENCH_SCRIPT = """\
@@ -207,28 +244,28 @@ def pgbench_tables():
 
 @pytest.mark.parametrize("mode", ["prepared", "extended", "simple"])
 def test_p5_pgbench_script_without_transaction(router_factory, pgbench_tables, tmp_path, mode):
-    """P5: pgbench -M <mode>, 4-statement script without BEGIN, 20 clients on a pool of 4: no failure."""
-    r = router_factory(max_size=4)
+    """P5: pgbench -M <mode>, 4-statement script without BEGIN, 20 clients x 100 on a pool of 4: no failure."""
+    r = router_factory(max_size=4, checkout_timeout_ms=30000)
     script = tmp_path / "p5.sql"
     script.write_text(PGBENCH_SCRIPT)
     result = subprocess.run(
-        ["pgbench", "-n", "-M", mode, "-c", "20", "-j", "2", "-t", "25", "-f", str(script),
+        ["pgbench", "-n", "-M", mode, "-c", "20", "-j", "2", "-t", "100", "-f", str(script),
          "-h", HOST, "-p", str(r.port), "-U", "demo", "demo"],
         env=pgbench_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "number of transactions actually processed: 500/500" in result.stdout, result.stdout
+    assert "number of transactions actually processed: 2000/2000" in result.stdout, result.stdout
     assert "error" not in result.stderr.lower(), result.stderr[-3000:]
 
 
 def test_p5_pgbench_select_only_prepared(router_factory, pgbench_tables):
     """P5: pgbench -S -M prepared, 20 clients on a pool of 4: every transaction processed."""
-    r = router_factory(max_size=4)
+    r = router_factory(max_size=4, checkout_timeout_ms=30000)
     result = subprocess.run(
-        ["pgbench", "-n", "-S", "-M", "prepared", "-c", "20", "-j", "2", "-t", "100",
+        ["pgbench", "-n", "-S", "-M", "prepared", "-c", "20", "-j", "2", "-t", "300",
          "-h", HOST, "-p", str(r.port), "-U", "demo", "demo"],
         env=pgbench_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "number of transactions actually processed: 2000/2000" in result.stdout
+    assert "number of transactions actually processed: 6000/6000" in result.stdout
 
 
 # P6..P10: prepared statements -------------------------------------------------------------
@@ -327,9 +364,9 @@ def test_p8_close_then_parse_same_name_new_text(router):
 
 
 def test_p9_thousands_of_named_statements_on_pool_of_two(router_factory):
-    """P9: 3 clients each prepare 2000 distinct named statements on a pool of 2; every one executes."""
+    """P9: 3 clients each prepare 3000 distinct named statements on a pool of 2; every one executes, twice."""
     r = router_factory(max_size=2)
-    count = 2000
+    count = 3000
     batch = 250
 
     def client(k):
@@ -429,18 +466,71 @@ def test_unknown_statement_and_portal_in_pipeline(router):
                                                                "26000"]
 
 
+def test_close_after_error_in_pipeline_is_skipped(router):
+    """Bind of an unknown name, then Close of statement s, in one pipeline: Postgres skips the Close, so s still runs."""
+    def script(conn):
+        out = conn.run(parse("keep", "SELECT 'kept'::text"), sync())
+        out += conn.run(bind("", "nosuch"), execute(), close("S", "keep"), sync())
+        out += conn.run(bind("", "keep"), execute(), sync())
+        return summarize(out)
+
+    out = same_through_router(router, script)
+    assert ("DataRow", ["kept"]) in out
+
+
+def test_two_pipelines_in_one_write_first_fails(router):
+    """Two pipelines sent in one write, the first failing (22012): the second runs, two ReadyForQuery as Postgres."""
+    def script(conn):
+        out = conn.run(extended("SELECT 1/0"), sync(), extended("SELECT $1::int", ["7"]), sync(),
+                       query("SELECT 8"), syncs=3)
+        return summarize(out)
+
+    out = same_through_router(router, script)
+    assert out.count(("ReadyForQuery", "I")) == 3 and ("DataRow", ["7"]) in out
+
+
+def test_error_at_commit_of_pipeline(router):
+    """A deferred FK violated in an extended pipeline fails at Sync (23503 before ReadyForQuery), as Postgres."""
+    with psycopg.connect(direct_dsn(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS it_proto_parent (id int PRIMARY KEY)")
+        conn.execute("CREATE TABLE IF NOT EXISTS it_proto_child (pid int REFERENCES it_proto_parent "
+                     "DEFERRABLE INITIALLY DEFERRED)")
+
+    def script(conn):
+        out = conn.run(extended("INSERT INTO it_proto_child VALUES (12345)"), sync())
+        out += conn.simple("BEGIN; INSERT INTO it_proto_child VALUES (12346); COMMIT")
+        out += conn.simple("SELECT count(*) FROM it_proto_child")
+        return summarize(out)
+
+    out = same_through_router(router, script)
+    assert [m[2] for m in out if m[0] == "ErrorResponse"] == ["23503", "23503"]
+
+
+def test_protocol_and_sql_statements_share_names(router):
+    """A statement prepared by Parse runs by SQL EXECUTE, and SQL PREPARE of its name gives 42P05, as Postgres."""
+    def script(conn):
+        out = conn.run(parse("shared1", "SELECT 'proto'::text"), sync())
+        out += conn.simple("EXECUTE shared1")
+        out += conn.simple("PREPARE shared1 AS SELECT 'sql'::text")
+        out += conn.simple("DEALLOCATE shared1")
+        return summarize(out)
+
+    out = same_through_router(router, script)
+    assert ("DataRow", ["proto"]) in out
+
+
 def test_named_parse_error_reported_at_parse(router):
-    """A named Parse of a bad query (unknown table, syntax, bad type) errors at Parse; the name stays free."""
+    """A named Parse of a bad query (unknown table, syntax, int + text) errors at Parse; the name stays free."""
     def script(conn):
         out = conn.run(parse("e1", "SELECT * FROM it_proto_no_such_table"), sync())
         out += conn.run(parse("e1", "SELECT 1 AS fixed"), bind("", "e1"), execute(), sync())
         out += conn.run(parse("e2", "SELEC 1"), sync())
-        out += conn.run(parse("e3", "SELECT $1", [4294967]), sync())
+        out += conn.run(parse("e3", "SELECT $1 + $2", [23, 25]), sync())
         out += conn.run(parse("e2", "SELECT 2"), parse("e3", "SELECT 3"), sync())
         return summarize(out)
 
     out = same_through_router(router, script)
-    assert [m[2] for m in out if m[0] == "ErrorResponse"] == ["42P01", "42601", "42704"]
+    assert [m[2] for m in out if m[0] == "ErrorResponse"] == ["42P01", "42601", "42883"]
 
 
 def test_error_in_mid_pipeline_rolls_back_the_pipeline(router):

@@ -198,6 +198,75 @@ def test_silent_clients_are_dropped_at_client_login_ms(edited_router_factory):
     assert_serving(r)
 
 
+def sasl_initial(mechanism, data, length=None):
+    length = len(data) if length is None else length
+    return message(b"p", mechanism.encode() + b"\0" + struct.pack("!i", length) + data)
+
+
+BAD_SASL_FIRST = {
+    "query instead of a SASL response": query("SELECT 1"),
+    "unknown mechanism": sasl_initial("SCRAM-SHA-1", b"n,,n=,r=abcdef"),
+    "length beyond the message": sasl_initial("SCRAM-SHA-256", b"n,,n=,r=abcdef", 1000),
+    "negative length": sasl_initial("SCRAM-SHA-256", b"n,,n=,r=abcdef", -5),
+    "not a SCRAM message": sasl_initial("SCRAM-SHA-256", b"hello"),
+    "empty nonce": sasl_initial("SCRAM-SHA-256", b"n,,n=,r="),
+    "channel binding the server did not offer": sasl_initial(
+        "SCRAM-SHA-256", b"p=tls-server-end-point,,n=,r=abcdef"),
+    "no mechanism terminator": message(b"p", b"SCRAM-SHA-256"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_SASL_FIRST))
+def test_bad_first_sasl_message(router, name):
+    conn = RawConn.tcp(router.port)
+    conn.send(startup_packet({"user": "demo", "database": "demo"}))
+    assert struct.unpack("!i", conn.read_message()[1][:4])[0] == 10
+    conn.send(BAD_SASL_FIRST[name])
+    [err] = errors(conn.read_to_close())
+    assert err["V"] == "FATAL" and err["C"] in ("08P01", "28P01"), err
+    conn.close()
+    assert_serving(router)
+
+
+BAD_SASL_FINAL = {
+    "nonce not the server's": lambda nonce: b"c=biws,r=somethingelse,p=" + b"A" * 44,
+    "no proof": lambda nonce: b"c=biws,r=" + nonce,
+    "proof not base64": lambda nonce: b"c=biws,r=" + nonce + b",p=!!!",
+    "short proof": lambda nonce: b"c=biws,r=" + nonce + b",p=AAAA",
+    "binding data differs": lambda nonce: b"c=eSws,r=" + nonce + b",p=" + b"A" * 44,
+    "garbage": lambda nonce: b"\xff\xfe\0garbage",
+    "empty": lambda nonce: b"",
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_SASL_FINAL))
+def test_bad_final_sasl_message(router, name):
+    conn = RawConn.tcp(router.port)
+    conn.send(startup_packet({"user": "demo", "database": "demo"}))
+    conn.read_message()
+    conn.send(sasl_initial("SCRAM-SHA-256", b"n,,n=,r=clientnonce"))
+    kind, body = conn.read_message()
+    assert (kind, struct.unpack("!i", body[:4])[0]) == (b"R", 11)
+    server_nonce = dict(item.split(b"=", 1) for item in body[4:].split(b","))[b"r"]
+    conn.send(message(b"p", BAD_SASL_FINAL[name](server_nonce)))
+    [err] = errors(conn.read_to_close())
+    assert err["V"] == "FATAL" and err["C"] in ("08P01", "28P01"), err
+    conn.close()
+    assert_serving(router)
+
+
+def test_bad_md5_response(router):
+    for response in (message(b"p", b"md5nothex\0"), message(b"p", b""), query("SELECT 1")):
+        conn = RawConn.tcp(router.port)
+        conn.send(startup_packet({"user": "md5user", "database": "demo"}))
+        assert struct.unpack("!i", conn.read_message()[1][:4])[0] == 5
+        conn.send(response)
+        [err] = errors(conn.read_to_close())
+        assert err["V"] == "FATAL" and err["C"] in ("08P01", "28P01"), err
+        conn.close()
+    assert_serving(router)
+
+
 # After authentication.
 
 @pytest.mark.parametrize("length", [0, 3])
@@ -294,6 +363,112 @@ def test_client_vanishing_inside_a_transaction_releases_its_locks(router, table)
     assert_serving(router)
 
 
+def vanish_then_next_client_works(r, prepare, what):
+    """With a pool of one, a client does `prepare` on the only backend and
+    vanishes; the next client must get a clean backend within a second."""
+    conn = RawConn.tcp(r.port)
+    conn.login()
+    prepare(conn)
+    conn.sock.shutdown(socket.SHUT_RDWR)
+    conn.close()
+    start = time.monotonic()
+
+    def next_client():
+        with r.connect() as c:
+            assert c.execute("SHOW transaction_isolation").fetchone() == ("read committed",)
+            c.execute("SELECT 1")
+            return c.pgconn.transaction_status
+
+    assert bounded(next_client, 10) == psycopg.pq.TransactionStatus.IDLE, what
+    assert time.monotonic() - start < 1.5, what
+    assert_serving(r)
+
+
+def test_client_vanishing_mid_copy_in(router_factory, table):
+    r = router_factory(max_size=1)
+
+    def prepare(conn):
+        conn.send(query(f"COPY {table} (k, v) FROM STDIN"))
+        assert conn.read_message()[0] == b"G"
+        conn.send(message(b"d", b"copy-1\t1\ncopy-2\t"))
+
+    vanish_then_next_client_works(r, prepare, "COPY IN left open")
+    assert direct_rows(f"SELECT k FROM {table} WHERE k LIKE 'copy-%'") == []
+
+
+def test_client_vanishing_mid_copy_out(router_factory):
+    r = router_factory(max_size=1)
+
+    def prepare(conn):
+        conn.send(query("COPY (SELECT g FROM generate_series(1, 500000) g) TO STDOUT"))
+        assert conn.read_message()[0] == b"H"
+
+    vanish_then_next_client_works(r, prepare, "COPY OUT left running")
+
+
+def test_client_vanishing_mid_pipeline(router_factory):
+    r = router_factory(max_size=1)
+
+    def prepare(conn):
+        conn.send(message(b"P", b"s1\0SELECT $1::int\0\0\0") +
+                  message(b"B", b"\0s1\0\0\0\0\1\0\0\0\0017\0\0") +
+                  message(b"E", b"\0\0\0\0\0") + message(b"H"))
+        assert conn.read_message()[0] == b"1"
+
+    vanish_then_next_client_works(r, prepare, "pipeline without Sync")
+
+
+def test_client_vanishing_during_a_long_query(router_factory):
+    r = router_factory(max_size=1)
+
+    def prepare(conn):
+        conn.send(query("SELECT pg_sleep(5)"))
+        time.sleep(0.2)
+
+    vanish_then_next_client_works(r, prepare, "query still running")
+
+
+def test_client_vanishing_in_a_failed_transaction(router_factory):
+    r = router_factory(max_size=1)
+
+    def prepare(conn):
+        conn.simple_query("BEGIN ISOLATION LEVEL SERIALIZABLE")
+        assert conn.simple_query("SELECT 1/0")[-1] == (b"Z", b"E")
+
+    vanish_then_next_client_works(r, prepare, "transaction in error state")
+
+
+def test_terminate_inside_a_transaction(router_factory, table):
+    r = router_factory(max_size=1)
+
+    def prepare(conn):
+        conn.simple_query("BEGIN")
+        conn.simple_query(f"INSERT INTO {table} VALUES ('terminated', 1)")
+        conn.send(message(b"X"))
+
+    vanish_then_next_client_works(r, prepare, "Terminate inside a transaction")
+    assert direct_rows(f"SELECT k FROM {table} WHERE k = 'terminated'") == []
+
+
+def test_many_idle_clients_on_a_small_pool(router_factory):
+    """300 logged-in clients on a pool of 10 (more clients than the node's
+    max_connections of 200): all stay connected and are all served."""
+    r = router_factory(max_size=10)
+    conns = []
+    try:
+        for _ in range(300):
+            conn = RawConn.tcp(r.port)
+            conn.login()
+            conns.append(conn)
+        for i, conn in enumerate(conns):
+            msgs = conn.simple_query(f"SELECT {i}")
+            assert msgs[-1] == (b"Z", b"I") and (b"C", b"SELECT 1\0") in msgs, describe(msgs)
+    finally:
+        for conn in conns:
+            conn.close()
+    assert_serving(r)
+
+
 def test_client_that_never_reads_a_big_result(router_factory):
     """2 million rows (~30 MB on the wire) to a client that reads nothing: the
     router must apply backpressure instead of buffering, and keep serving."""
@@ -317,6 +492,34 @@ def test_client_that_never_reads_a_big_result(router_factory):
     stalled.close()
     wait_for(lambda: backends_of("sl-stalled-reader") == [], 10,
              "the stalled query's backend to go away")
+    assert_serving(r)
+
+
+def test_client_that_pipelines_queries_and_never_reads(router_factory):
+    """A client floods small queries and reads nothing: the router must stop
+    reading from it instead of queueing per-message state without bound."""
+    r = router_factory()
+    assert_serving(r)
+    before = rss_kib(r.proc.pid)
+    flood = RawConn.tcp(r.port, rcvbuf=4096)
+    flood.login()
+    flood.sock.setblocking(False)
+    data = query("SELECT 1") * 3_000_000
+    sent = 0
+    deadline = time.monotonic() + 4
+    while sent < len(data) and time.monotonic() < deadline:
+        try:
+            sent += flood.sock.send(data[sent:sent + (1 << 20)])
+        except BlockingIOError:
+            time.sleep(0.01)
+    assert sent < len(data), "the router read 42 MB of queries from a client that reads nothing"
+    start = time.monotonic()
+    assert_serving(r)
+    assert time.monotonic() - start < 2
+    grown = rss_kib(r.proc.pid) - before
+    flood.close()
+    assert grown < 16 * 1024, (f"router grew by {grown} KiB for {sent // 14} queued queries "
+                               "of one client")
     assert_serving(r)
 
 
@@ -623,6 +826,19 @@ def test_sigint_stops_the_router(router_factory):
     assert_serving(r)
     r.proc.send_signal(signal.SIGINT)
     assert r.proc.wait(10) == 0
+
+
+def test_sighup_does_not_stop_the_router(router_factory):
+    """Operators send SIGHUP to reload (Postgres and PgBouncer reload on it);
+    it must never kill the router and its clients."""
+    r = router_factory()
+    conn = r.connect()
+    r.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert r.proc.poll() is None, f"router died on SIGHUP ({r.proc.returncode})"
+    assert conn.execute("SELECT 1").fetchone() == (1,)
+    conn.close()
+    assert_serving(r)
 
 
 def test_sigterm_with_zero_drain_closes_at_once(router_factory):

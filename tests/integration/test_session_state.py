@@ -258,10 +258,10 @@ def client_workload(r, i, rounds):
 
 
 def test_many_clients_each_see_only_their_own_state(router_factory):
-    """30 clients on a pool of 2, each with its own application_name, search_path, statement_timeout, role: 60 rounds each."""
+    """30 clients on a pool of 2, each with its own application_name, search_path, statement_timeout, role: 150 rounds each."""
     r = router_factory(max_size=2, checkout_timeout_ms=30000)
     with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
-        futures = [pool.submit(client_workload, r, i, 60) for i in range(1, CLIENTS + 1)]
+        futures = [pool.submit(client_workload, r, i, 150) for i in range(1, CLIENTS + 1)]
         for f in futures:
             f.result(timeout=150)
     with r.connect() as fresh:
@@ -420,6 +420,22 @@ def test_temp_objects_stay_with_their_client(router_factory, create):
     with r.connect() as b:
         assert one(b, count) == (0,)
         assert one(b, "SELECT to_regclass('it_tmp')") == (None,)
+
+
+def test_hold_cursor_stays_with_its_client(router_factory):
+    """DECLARE c CURSOR WITH HOLD, then FETCH over later transactions while others use the pool: rows continue."""
+    r = router_factory(max_size=3)
+    with r.connect() as a, r.connect() as b:
+        a.execute("DECLARE it_c CURSOR WITH HOLD FOR SELECT g FROM generate_series(1, 10) g")
+        got = []
+        for _ in range(5):
+            with occupy(r):
+                assert one(b, "SELECT 1") == (1,)
+            got += [row[0] for row in a.execute("FETCH 2 FROM it_c").fetchall()]
+        assert got == list(range(1, 11))
+        with pytest.raises(psycopg.errors.InvalidCursorName):
+            b.execute("FETCH 1 FROM it_c")
+        a.execute("CLOSE it_c")
 
 
 # Disconnects ---------------------------------------------------------------------------------

@@ -256,6 +256,25 @@ TEST_CASE("unknown keys are refused") {
         "t.toml:2: log.zz: unknown key");
 }
 
+TEST_CASE("the shard map's sections are left to the shard map's loader") {
+  Config config = parsed(kNode + R"(
+[sharding]
+slots = 4096
+default_shard = "s0"
+
+[[shards]]
+name = "s0"
+slots = ["0-4095"]
+
+[[tables]]
+name = "users"
+key = "user_id"
+type = "bigint"
+)");
+  REQUIRE(config.nodes.size() == 1);
+  CHECK(config.nodes[0].shard == "s0");
+}
+
 TEST_CASE("values of the wrong type are refused") {
   CHECK(errorOf("workers = \"4\"\n" + kNode) ==
         "t.toml:1: workers: must be an integer, not a string");

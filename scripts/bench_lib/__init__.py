@@ -1,0 +1,1 @@
+"""Parts of scripts/bench: proxies it starts, idle clients, the report."""
