@@ -95,8 +95,8 @@ void splitEvenly(TomlReader& reader, const Sources& sources, MapSpec* spec) {
   if (spec->shards.size() > spec->slotCount) {
     const TomlScope& scope = sources.sharding ? *sources.sharding : sources.root;
     reader.failAt(scope, sources.sharding ? "slots" : "shards",
-                  std::to_string(spec->slotCount) + " slots cannot be split over " +
-                      std::to_string(spec->shards.size()) + " shards");
+                  "fewer slots than shards (" + std::to_string(spec->slotCount) + " < " +
+                      std::to_string(spec->shards.size()) + ")");
     return;
   }
   std::vector<SlotRange> ranges =

@@ -8,6 +8,7 @@
 // Keys are plain values; the functions here are pure and any thread may call them.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -59,11 +60,11 @@ class Key {
   KeyFamily family() const { return keyFamily(type_); }
 
   // Requires: family() == KeyFamily::Integer.
-  int64_t intValue() const { return std::get<int64_t>(value_); }
+  int64_t intValue() const { return *valueAs<int64_t>(); }
   // Requires: family() == KeyFamily::Text.
-  const std::string& textValue() const { return std::get<std::string>(value_); }
+  const std::string& textValue() const { return *valueAs<std::string>(); }
   // Requires: family() == KeyFamily::Uuid.
-  const Uuid& uuidValue() const { return std::get<Uuid>(value_); }
+  const Uuid& uuidValue() const { return *valueAs<Uuid>(); }
 
   // The bytes the key hashes (see hash.h).
   std::string canonicalBytes() const;
@@ -78,6 +79,12 @@ class Key {
  private:
   Key(KeyType type, std::variant<int64_t, std::string, Uuid> value)
       : type_(type), value_(std::move(value)) {}
+
+  template <typename V>
+  const V* valueAs() const {
+    assert(std::holds_alternative<V>(value_));
+    return std::get_if<V>(&value_);
+  }
 
   KeyType type_;
   std::variant<int64_t, std::string, Uuid> value_;

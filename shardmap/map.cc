@@ -36,6 +36,15 @@ MapError error(MapError::Part part, size_t index, std::string what) {
   return MapError{part, index, std::nullopt, std::move(what)};
 }
 
+std::optional<MapError> checkSlotCount(uint32_t slotCount) {
+  if (isValidSlotCount(slotCount)) {
+    return std::nullopt;
+  }
+  return error(MapError::Part::SlotCount, 0,
+               "must be a power of two between 1 and " + std::to_string(kMaxSlotCount) + " (got " +
+                   std::to_string(slotCount) + ")");
+}
+
 std::optional<MapError> checkShards(const std::vector<Shard>& shards) {
   if (shards.empty()) {
     return error(MapError::Part::Shards, 0, "the map has no shards");
@@ -243,14 +252,11 @@ uint64_t contentVersion(const MapSpec& spec) {
 
 Result<ShardMap, MapError> ShardMap::build(MapSpec spec) {
   using MapResult = Result<ShardMap, MapError>;
-  if (!isValidSlotCount(spec.slotCount)) {
-    return MapResult::failure(error(MapError::Part::SlotCount, 0,
-                                    "must be a power of two between 1 and " +
-                                        std::to_string(kMaxSlotCount) + " (got " +
-                                        std::to_string(spec.slotCount) + ")"));
-  }
   ShardMap map;
-  std::optional<MapError> failed = checkShards(spec.shards);
+  std::optional<MapError> failed = checkSlotCount(spec.slotCount);
+  if (!failed) {
+    failed = checkShards(spec.shards);
+  }
   if (!failed) {
     failed = assignSlots(spec.shards, spec.slotCount, &map.slotOwners_);
   }
@@ -274,12 +280,16 @@ Result<ShardMap, MapError> ShardMap::build(MapSpec spec) {
   map.slotBits_ = static_cast<uint32_t>(std::countr_zero(spec.slotCount));
   map.defaultShard_ = *defaultShard;
   map.tables_ = std::move(tables).value();
-  map.tablesByName_.resize(map.tables_.size());
-  std::iota(map.tablesByName_.begin(), map.tablesByName_.end(), 0);
-  std::sort(map.tablesByName_.begin(), map.tablesByName_.end(), [&](uint32_t a, uint32_t b) {
-    return viewOf(map.tables_[a].name) < viewOf(map.tables_[b].name);
-  });
+  map.indexTables();
   return map;
+}
+
+void ShardMap::indexTables() {
+  tablesByName_.resize(tables_.size());
+  std::iota(tablesByName_.begin(), tablesByName_.end(), 0);
+  std::sort(tablesByName_.begin(), tablesByName_.end(), [&](uint32_t a, uint32_t b) {
+    return viewOf(tables_[a].name) < viewOf(tables_[b].name);
+  });
 }
 
 std::optional<ShardIndex> ShardMap::findShard(std::string_view name) const {

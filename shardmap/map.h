@@ -133,6 +133,7 @@ class ShardMap {
 
  private:
   ShardMap() = default;
+  void indexTables();  // fills tablesByName_ from tables_
 
   uint64_t version_ = 0;
   uint32_t slotCount_ = 0;

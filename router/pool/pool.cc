@@ -22,7 +22,7 @@ std::unique_ptr<Backend> Pool::takeIdle(const StartupParameters& startup) {
   return nullptr;
 }
 
-awaitable<Checkout> Pool::acquire(const StartupParameters& startup) {
+awaitable<Checkout> Pool::acquire(const StartupParameters& startup, bool queue) {
   ++stats_.checkouts;
   if (auto backend = takeIdle(startup)) {
     co_return Checkout{std::move(backend), {}};
@@ -35,6 +35,9 @@ awaitable<Checkout> Pool::acquire(const StartupParameters& startup) {
   }
   if (stats_.open < max_) {
     co_return co_await connectNew(startup);
+  }
+  if (!queue) {
+    co_return Checkout{};
   }
 
   // Every backend is busy: queue until one is released, a slot frees, or time runs out.

@@ -42,7 +42,9 @@ class Pool {
   // A backend opened with `startup` parameters for a client, waiting up to the
   // checkout timeout for one. Backends opened with other parameters are closed
   // to make room when the pool is full and they are idle.
-  awaitable<Checkout> acquire(const StartupParameters& startup);
+  // With `queue` false, returns an empty Checkout (no backend, no error)
+  // instead of waiting.
+  awaitable<Checkout> acquire(const StartupParameters& startup, bool queue = true);
   // Returns a clean, idle backend (status 'I', nothing unread) for reuse.
   void release(std::unique_ptr<Backend> backend);
   // Closes a backend that cannot be reused and frees its slot.

@@ -24,7 +24,7 @@ bool startsWith(std::string_view text, std::string_view prefix) {
 
 }  // namespace
 
-awaitable<bool> ClientSession::ensureBackend(Reply failureReply) {
+awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wait) {
   while (releasing_) {
     co_await waitSignal(pumpDone_);
   }
@@ -34,7 +34,11 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply) {
   if (pool_ == nullptr) {
     pool_ = &worker_.pools().get(*worker_.config().primaryNode(), database_, *user_);
   }
-  pool::Checkout checkout = co_await pool_->acquire(startupSettings_);
+  pool::Checkout checkout =
+      co_await pool_->acquire(startupSettings_, wait == BackendWait::Queue);
+  if (!checkout.backend && checkout.errorBytes.empty()) {
+    co_return false;  // none free, and the caller chose not to wait
+  }
   std::string error = std::move(checkout.errorBytes);
   if (checkout.backend) {
     backend_ = std::move(checkout.backend);
@@ -65,7 +69,7 @@ awaitable<std::string> ClientSession::restoreState(bool force) {
   }
   pool::HiddenResult result;
   try {
-    result = co_await backend_->runHidden(restoreMessages(state_.settings), kRestoreSyncs);
+    result = co_await backend_->runHidden(restoreMessages(state_.settings, customSettings_), kRestoreSyncs);
   } catch (const std::exception& e) {
     backend_->broken = true;
     wire::appendError(result.errorBytes, "08006",
@@ -115,9 +119,12 @@ awaitable<void> ClientSession::pump() {
       if (closing_) {
         break;
       }
+      pumpWaiting_ = true;
       co_await backend_->fill();
+      pumpWaiting_ = false;
     }
   } catch (const std::exception& e) {
+    pumpWaiting_ = false;
     lost = !closing_;
     if (lost) {
       spdlog::warn("{} node={} backend connection lost: {}", prefix_,
@@ -202,6 +209,10 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
         pending_.pop_front();
       }
       break;
+    case 'G':
+      out_.append(frame.bytes);
+      dropSyncsIgnoredDuringCopy();
+      break;
     case 'E':
       if (head.kind == Reply::Sync) {
         out_.append(frame.bytes);  // an error at commit, before ReadyForQuery
@@ -225,12 +236,31 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
 }
 
 // After an error Postgres skips every message up to Sync; so do the replies.
+// What the skipped messages did to the client's statements is undone, latest
+// first, so that a Close followed by a Parse of the same name ends as before.
 void ClientSession::popThroughSync() {
+  std::vector<Pending> skipped;
   while (!pending_.empty() && pending_.front().kind != Reply::Sync &&
          pending_.front().kind != Reply::Query) {
-    forgetDroppedParse(pending_.front());
+    skipped.push_back(std::move(pending_.front()));
     pending_.pop_front();
   }
+  for (auto it = skipped.rbegin(); it != skipped.rend(); ++it) {
+    forgetDroppedParse(*it);
+    if (it->kind == Reply::LocalClose && it->closed) {
+      statements_[it->name] = std::move(*it->closed);
+    }
+  }
+}
+
+// Postgres ignores Sync during copy-in. Syncs the client sent after the
+// Execute that started the COPY and before it ended the COPY get no reply.
+void ClientSession::dropSyncsIgnoredDuringCopy() {
+  if (pending_.empty() || pending_.front().kind != Reply::Execute) {
+    return;  // a simple-query COPY: its Query entry waits for ReadyForQuery
+  }
+  bool ended = pending_.removeSyncsBeforeCopyEnd();
+  copyIn_ = !ended;
 }
 
 void ClientSession::forgetDroppedParse(const Pending& entry) {
@@ -264,8 +294,17 @@ void ClientSession::markVerified(const Pending& entry) {
 }
 
 void ClientSession::emitReadySynthetic() {
-  while (!pending_.empty() && pending_.front().kind == Reply::Synthetic) {
-    out_.append(pending_.front().bytes);
+  while (!pending_.empty()) {
+    Pending& head = pending_.front();
+    if (head.kind == Reply::LocalClose) {
+      // DEALLOCATE by Execute removes the statement only now; Close already did.
+      if (!head.closed) {
+        statements_.erase(head.name);
+      }
+    } else if (head.kind != Reply::Synthetic && head.kind != Reply::CopyEnd) {
+      return;
+    }
+    out_.append(head.bytes);
     pending_.pop_front();
   }
 }
@@ -278,7 +317,20 @@ bool ClientSession::shouldRelease() const {
 awaitable<void> ClientSession::releaseBackend() {
   releasing_ = true;
   if (settingsTouched_) {
-    auto result = co_await backend_->runHidden(simpleQuery(readBackQuery()), 1);
+    pool::HiddenResult result;
+    try {
+      result = co_await backend_->runHidden(readBackMessages(customSettings_), kReadBackSyncs);
+    } catch (const std::exception& e) {
+      spdlog::warn("{} node={} reading settings back failed: {}", prefix_, backend_->node().name,
+                   e.what());
+      backend_->broken = true;
+    }
+    backend_->unnamedClient = 0;
+    if (backend_->broken) {
+      pool_->discard(std::move(backend_));
+      releasing_ = false;
+      co_return;
+    }
     if (result.ok()) {
       SessionState fresh = readBack(result.rows, user_->name);
       state_.settings = std::move(fresh.settings);
@@ -301,7 +353,9 @@ awaitable<void> ClientSession::releaseBackend() {
 // cannot be made clean (Postgres then rolls back whatever was open).
 awaitable<void> ClientSession::cleanupOnClose() {
   closing_ = true;
-  if (pumping_ && backend_) {
+  // Only a pump idle in a read is interrupted; one running the router's own
+  // statements finishes them so that nothing is left unread on the backend.
+  if (pumping_ && pumpWaiting_ && backend_) {
     backend_->cancelIo();
   }
   while (pumping_) {

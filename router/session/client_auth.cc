@@ -212,7 +212,22 @@ awaitable<bool> ClientSession::finishStartup() {
   bool done = co_await ensureBackend(Reply::Query);
   if (!done) {
     // The error is in out_, followed by a ReadyForQuery that must not be sent.
+    // Failing to start a session is FATAL, as in Postgres.
     out_.resize(out_.size() - 6);
+    wire::Frame frame;
+    wire::FrameReader reader(1u << 20);
+    std::memcpy(reader.writable(out_.size()), out_.data(), out_.size());
+    reader.commit(out_.size());
+    std::string rewritten;
+    while (reader.next(frame) == wire::FrameStatus::Ready) {
+      if (frame.type == 'E') {
+        wire::ErrorFields fields = wire::parseError(frame.body);
+        wire::appendError(rewritten, fields.sqlstate, fields.message, "FATAL", fields.detail);
+      } else {
+        rewritten.append(frame.bytes);
+      }
+    }
+    out_.swap(rewritten);
     co_await flushClient();
     co_return false;
   }

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "router/server.h"
 #include "router/session/statement_class.h"
 
@@ -135,19 +137,26 @@ awaitable<void> ClientSession::handle(wire::Frame frame) {
     co_await handleDescribe(frame);
   } else if (type == 'C') {
     co_await handleClose(frame);
-  } else if (type == 'E' || type == 'F') {
-    bool attached = co_await ensureBackend(type == 'E' ? Reply::Execute : Reply::Query);
+  } else if (type == 'E') {
+    co_await handleExecute(frame);
+  } else if (type == 'F') {
+    bool attached = co_await ensureBackend(Reply::Query);
     if (attached) {
-      inPipeline_ = inPipeline_ || type == 'E';
       toBackend_.append(frame.bytes);
-      enqueue(type == 'E' ? Reply::Execute : Reply::Query);
+      enqueue(Reply::Query);
     }
   } else if (type == 'S') {
     co_await handleSync(frame);
-  } else if (type == 'H' || type == 'd' || type == 'c' || type == 'f') {
+  } else if (type == 'H' || type == 'd') {
     // Flush and COPY data go to the attached backend; outside COPY Postgres ignores data.
     if (backend_) {
       toBackend_.append(frame.bytes);
+    }
+  } else if (type == 'c' || type == 'f') {
+    if (backend_) {
+      toBackend_.append(frame.bytes);
+      enqueue(Reply::CopyEnd);
+      copyIn_ = false;
     }
   } else {
     protocolViolation(std::string("invalid frontend message type ") +
@@ -195,17 +204,34 @@ awaitable<void> ClientSession::handleQuery(wire::Frame frame) {
   if (!done) {
     co_return;
   }
-  if (what.changesSettings) {
-    settingsTouched_ = true;
-  }
+  noteEffects(what);
+  toBackend_.append(frame.bytes);
+  enqueue(Reply::Query);
+  // A simple query destroys the unnamed statement, the client's and the backend's.
+  backend_->unnamedClient = 0;
+  unnamed_ = Statement{};
+  ++unnamedSeq_;
+}
+
+void ClientSession::noteEffects(const StatementClass& what) {
+  settingsTouched_ = settingsTouched_ || what.changesSettings;
   if (what.pinsBackend && !pinned_) {
     pinned_ = true;
     spdlog::debug("{} backend pinned to the client", prefix_);
   }
-  toBackend_.append(frame.bytes);
-  enqueue(Reply::Query);
-  // A simple query replaces the backend's unnamed statement.
-  backend_->unnamedClient = 0;
+  for (const auto& name : what.customSettings) {
+    if (std::find(customSettings_.begin(), customSettings_.end(), name) == customSettings_.end()) {
+      customSettings_.push_back(name);
+    }
+  }
+}
+
+void ClientSession::noteEffects(const Statement& statement) {
+  settingsTouched_ = settingsTouched_ || statement.changesSettings;
+  if (statement.pinsBackend && !pinned_) {
+    pinned_ = true;
+    spdlog::debug("{} backend pinned to the client", prefix_);
+  }
 }
 
 void ClientSession::synthetic(std::string bytes) {

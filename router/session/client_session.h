@@ -17,6 +17,7 @@
 #include "router/net/transport.h"
 #include "router/pool/pool.h"
 #include "router/session/session_state.h"
+#include "router/session/statement_class.h"
 #include "router/wire/message.h"
 
 namespace shardline {
@@ -37,14 +38,40 @@ enum class Reply : uint8_t {
   Sync,         // ReadyForQuery
   Query,        // everything up to ReadyForQuery (simple query, FunctionCall)
   Synthetic,    // the router sends `bytes` when this reaches the head
+  LocalClose,   // like Synthetic, and the client statement `name` goes at that point
+  CopyEnd,      // marks where the client ended a COPY; no reply
   ClientError,  // the backend's error is replaced by `bytes` (an error the router found)
 };
 
+// A prepared statement as the client named it.
+struct Statement {
+  std::string backendName;  // "sl_<hash of text and types>"
+  std::string parseRest;    // Parse body after the name: query, parameter types
+  bool verified = false;    // a backend has accepted it; until then a failed prepare drops it
+  bool changesSettings = false;  // running it may change session settings
+  bool pinsBackend = false;      // running it ties the client to its backend
+  std::string deallocates;       // it is `DEALLOCATE name`: the client statement it removes
+};
+
 struct Pending {
+  explicit Pending(Reply kind, std::string name = {}, std::string backendName = {},
+                   std::string bytes = {})
+      : kind(kind),
+        name(std::move(name)),
+        backendName(std::move(backendName)),
+        bytes(std::move(bytes)) {}
+
   Reply kind;
   std::string name;         // client statement name for Parse entries
   std::string backendName;  // backend statement name for Parse entries
-  std::string bytes;        // for Synthetic and ClientError
+  std::string bytes;        // for Synthetic, LocalClose and ClientError
+  std::shared_ptr<Statement> closed;  // LocalClose: the statement, restored if skipped
+};
+
+// Whether attaching a backend may queue for one.
+enum class BackendWait {
+  Queue,       // wait up to checkout_timeout
+  OnlyIfFree,  // attach only if a backend is idle or can be opened now
 };
 
 // The replies still expected, oldest first. A vector with a moving head: it
@@ -62,6 +89,19 @@ class ReplyQueue {
       head_ = 0;
     }
   }
+  // Removes Sync entries after the head up to the first CopyEnd; returns
+  // whether a CopyEnd was found.
+  bool removeSyncsBeforeCopyEnd() {
+    size_t i = head_ + 1;
+    while (i < items_.size() && items_[i].kind != Reply::CopyEnd) {
+      if (items_[i].kind == Reply::Sync) {
+        items_.erase(items_.begin() + ptrdiff_t(i));
+      } else {
+        ++i;
+      }
+    }
+    return i < items_.size();
+  }
   void release() {
     if (empty()) {
       std::vector<Pending>().swap(items_);
@@ -74,12 +114,6 @@ class ReplyQueue {
   size_t head_ = 0;
 };
 
-// A prepared statement as the client named it.
-struct Statement {
-  std::string backendName;  // "sl_<hash of text and types>"
-  std::string parseRest;    // Parse body after the name: query, parameter types
-  bool verified = false;    // a backend has accepted it; until then a failed prepare drops it
-};
 
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
  public:
@@ -112,24 +146,29 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<void> handleQuery(wire::Frame frame);
   void protocolViolation(std::string_view message);
   void releaseIdleMemory();
+  // Records what running a statement implies for the session.
+  void noteEffects(const StatementClass& what);
+  void noteEffects(const Statement& statement);
 
   // Extended protocol (extended.cc).
   awaitable<void> handleParse(wire::Frame frame);
   awaitable<void> handleBind(wire::Frame frame);
+  awaitable<void> handleExecute(wire::Frame frame);
   awaitable<void> handleDescribe(wire::Frame frame);
   awaitable<void> handleClose(wire::Frame frame);
   awaitable<void> handleSync(wire::Frame frame);
-  void deferParse(std::string_view name, std::string_view query, std::string_view rest);
+  void deferParse(const std::string& name, std::string_view query, Statement statement);
   void prepareOnBackend(const std::string& name, const Statement& statement);
   void ensureUnnamedOnBackend();
   void failInPipeline(std::string errorBytes);
 
   // Backend attachment and the pump (backend_link.cc).
-  awaitable<bool> ensureBackend(Reply failureReply);
+  awaitable<bool> ensureBackend(Reply failureReply, BackendWait wait = BackendWait::Queue);
   awaitable<void> pump();
   void onBackendFrame(wire::Frame frame);
   void popThroughSync();
   void emitReadySynthetic();
+  void dropSyncsIgnoredDuringCopy();
   void forgetDroppedParse(const Pending& entry);
   void markVerified(const Pending& entry);
   bool shouldRelease() const;
@@ -168,6 +207,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::string toBackend_;       // messages gathered from one client read
   ReplyQueue pending_;
   bool pumping_ = false;
+  bool pumpWaiting_ = false;    // the pump is idle in a read from the backend
   bool releasing_ = false;
   asio::steady_timer pumpDone_;
   char txStatus_ = 'I';         // as the client last saw it
@@ -177,8 +217,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool settingsTouched_ = false;
   bool closing_ = false;
   bool closeRequested_ = false;
+  bool copyIn_ = false;         // the backend is in copy-in and ignores Sync
+  // Portals bound to a `DEALLOCATE name` of a client statement: name by portal.
+  std::unordered_map<std::string, std::string> deallocatePortals_;
 
   SessionState state_;
+  // Names of placeholder settings (`SET app.tenant = ...`) the client used:
+  // pg_settings does not list them, so they are read back by name.
+  std::vector<std::string> customSettings_;
   std::unordered_map<std::string, Statement> statements_;
   Statement unnamed_;
   uint64_t unnamedSeq_ = 0;

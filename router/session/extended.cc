@@ -6,7 +6,6 @@
 #include <cstdio>
 
 #include "router/session/client_session.h"
-#include "router/session/statement_class.h"
 #include "router/sql/syntax_check.h"
 
 namespace shardline::session {
@@ -33,6 +32,16 @@ std::string errorBytes(std::string_view sqlstate, const std::string& message) {
   return out;
 }
 
+Statement describeStatement(std::string_view rest, const StatementClass& what) {
+  Statement statement;
+  statement.backendName = backendNameFor(rest);
+  statement.parseRest = std::string(rest);
+  statement.changesSettings = what.changesSettings;
+  statement.pinsBackend = what.pinsBackend;
+  statement.deallocates = what.deallocateName;
+  return statement;
+}
+
 }  // namespace
 
 awaitable<void> ClientSession::handleParse(wire::Frame frame) {
@@ -49,36 +58,42 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
     protocolViolation("invalid Parse message");
     co_return;
   }
-  if (!backend_ && !inPipeline_ && !name.empty() &&
-      statements_.count(std::string(name)) == 0) {
-    deferParse(name, query, rest);
-    co_return;
-  }
-  bool done = co_await ensureBackend(Reply::Parse);
-  if (!done) {
-    co_return;
+  StatementClass what = classify(query);
+  noteEffects(what);
+  Statement statement = describeStatement(rest, what);
+  std::string clientName(name);
+
+  // A named Parse opening a pipeline takes a backend only if one is free at once.
+  bool opensPipeline = !backend_ && !inPipeline_ && !name.empty();
+  if (opensPipeline && statements_.count(clientName) == 0) {
+    bool attached = co_await ensureBackend(Reply::Parse, BackendWait::OnlyIfFree);
+    if (!attached) {
+      if (!skipToSync_) {
+        deferParse(clientName, query, std::move(statement));
+      }
+      co_return;
+    }
+  } else {
+    bool attached = co_await ensureBackend(Reply::Parse);
+    if (!attached) {
+      co_return;
+    }
   }
   inPipeline_ = true;
-  StatementClass what = classify(query);
-  settingsTouched_ = settingsTouched_ || what.changesSettings;
-  pinned_ = pinned_ || what.pinsBackend;
 
   if (name.empty()) {
-    unnamed_.parseRest = std::string(rest);
+    unnamed_ = std::move(statement);
     backend_->unnamedClient = id_;
     backend_->unnamedSeq = ++unnamedSeq_;
     toBackend_.append(frame.bytes);
     enqueue(Reply::Parse);
     co_return;
   }
-
-  std::string clientName(name);
   if (statements_.count(clientName) != 0) {
     failInPipeline(
         errorBytes("42P05", "prepared statement \"" + clientName + "\" already exists"));
     co_return;
   }
-  Statement statement{backendNameFor(rest), std::string(rest)};
   if (backend_->prepared.count(statement.backendName) != 0) {
     statement.verified = true;  // this backend accepted the same text before
     pending_.push_back(
@@ -91,13 +106,13 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
   statements_.emplace(std::move(clientName), std::move(statement));
 }
 
-// A named Parse that opens a pipeline is answered without a backend: the
-// grammar is checked here and the statement is prepared on whichever backend
-// first runs it. Clients that prepare synchronously while others hold every
-// backend in open transactions (pgbench -M prepared does) would otherwise
-// wait on each other until checkout_timeout.
-void ClientSession::deferParse(std::string_view name, std::string_view query,
-                               std::string_view rest) {
+// Answers a named Parse while every backend is busy: the grammar is checked
+// here and the statement is prepared on whichever backend first runs it.
+// Clients that prepare synchronously while others hold every backend in open
+// transactions (pgbench -M prepared does) would otherwise wait on each other
+// until checkout_timeout. Errors other than syntax then surface at Bind.
+void ClientSession::deferParse(const std::string& name, std::string_view query,
+                               Statement statement) {
   inPipeline_ = true;
   sql::SyntaxError syntax = sql::checkSyntax(std::string(query));
   if (!syntax.ok()) {
@@ -113,11 +128,7 @@ void ClientSession::deferParse(std::string_view name, std::string_view query,
     skipToSync_ = true;
     return;
   }
-  StatementClass what = classify(query);
-  settingsTouched_ = settingsTouched_ || what.changesSettings;
-  pinned_ = pinned_ || what.pinsBackend;
-  Statement statement{backendNameFor(rest), std::string(rest)};
-  statements_.emplace(std::string(name), std::move(statement));
+  statements_.emplace(name, std::move(statement));
   synthetic(std::string(kParseComplete));
 }
 
@@ -150,32 +161,70 @@ awaitable<void> ClientSession::handleBind(wire::Frame frame) {
     protocolViolation("invalid Bind message");
     co_return;
   }
-  bool done = co_await ensureBackend(Reply::Bind);
-  if (!done) {
+  bool attached = co_await ensureBackend(Reply::Bind);
+  if (!attached) {
     co_return;
   }
   inPipeline_ = true;
+  const Statement* bound = nullptr;
+  if (name.empty() && unnamed_.parseRest.empty()) {
+    // The client has no unnamed statement, whatever the backend still holds.
+    failInPipeline(errorBytes("26000", "unnamed prepared statement does not exist"));
+    co_return;
+  }
   if (name.empty()) {
     ensureUnnamedOnBackend();
     toBackend_.append(frame.bytes);
-    enqueue(Reply::Bind);
-    co_return;
+    bound = &unnamed_;
+  } else {
+    auto it = statements_.find(std::string(name));
+    if (it == statements_.end()) {
+      // Unknown to this client: the backend answers 26000 with the client's own name.
+      toBackend_.append(frame.bytes);
+    } else {
+      prepareOnBackend(it->first, it->second);
+      wire::MessageWriter(toBackend_)
+          .begin('B')
+          .cstring(portal)
+          .cstring(it->second.backendName)
+          .raw(r.rest())
+          .end();
+      bound = &it->second;
+    }
   }
-  auto it = statements_.find(std::string(name));
-  if (it == statements_.end()) {
-    // Unknown to this client: the backend answers 26000 with the client's own name.
-    toBackend_.append(frame.bytes);
-    enqueue(Reply::Bind);
-    co_return;
-  }
-  prepareOnBackend(it->first, it->second);
-  wire::MessageWriter(toBackend_)
-      .begin('B')
-      .cstring(portal)
-      .cstring(it->second.backendName)
-      .raw(r.rest())
-      .end();
   enqueue(Reply::Bind);
+  if (bound != nullptr) {
+    noteEffects(*bound);
+    if (!bound->deallocates.empty() && statements_.count(bound->deallocates) != 0) {
+      deallocatePortals_[std::string(portal)] = bound->deallocates;
+    }
+  }
+}
+
+awaitable<void> ClientSession::handleExecute(wire::Frame frame) {
+  wire::FieldReader r(frame.body);
+  std::string_view portal;
+  if (!r.cstring(portal)) {
+    protocolViolation("invalid Execute message");
+    co_return;
+  }
+  bool attached = co_await ensureBackend(Reply::Execute);
+  if (!attached) {
+    co_return;
+  }
+  inPipeline_ = true;
+  auto it = deallocatePortals_.find(std::string(portal));
+  if (it != deallocatePortals_.end()) {
+    // `DEALLOCATE name` of a statement the backend knows by another name.
+    std::string reply;
+    wire::appendCommandComplete(reply, "DEALLOCATE");
+    pending_.push_back(Pending{Reply::LocalClose, it->second, {}, std::move(reply)});
+    deallocatePortals_.erase(it);
+    emitReadySynthetic();
+    co_return;
+  }
+  toBackend_.append(frame.bytes);
+  enqueue(Reply::Execute);
 }
 
 awaitable<void> ClientSession::handleDescribe(wire::Frame frame) {
@@ -186,32 +235,35 @@ awaitable<void> ClientSession::handleDescribe(wire::Frame frame) {
     protocolViolation("invalid Describe message");
     co_return;
   }
-  bool done = co_await ensureBackend(Reply::Describe);
-  if (!done) {
+  bool attached = co_await ensureBackend(Reply::Describe);
+  if (!attached) {
     co_return;
   }
   inPipeline_ = true;
-  enqueue(Reply::Describe);
   if (kind[0] != 'S') {
     toBackend_.append(frame.bytes);
+    enqueue(Reply::Describe);
+    co_return;
+  }
+  if (name.empty() && unnamed_.parseRest.empty()) {
+    failInPipeline(errorBytes("26000", "unnamed prepared statement does not exist"));
     co_return;
   }
   if (name.empty()) {
-    pending_.pop_back();
     ensureUnnamedOnBackend();
-    enqueue(Reply::Describe);
     toBackend_.append(frame.bytes);
+    enqueue(Reply::Describe);
     co_return;
   }
   auto it = statements_.find(std::string(name));
   if (it == statements_.end()) {
     toBackend_.append(frame.bytes);
+    enqueue(Reply::Describe);
     co_return;
   }
-  pending_.pop_back();
   prepareOnBackend(it->first, it->second);
-  enqueue(Reply::Describe);
   wire::MessageWriter(toBackend_).begin('D').byte('S').cstring(it->second.backendName).end();
+  enqueue(Reply::Describe);
 }
 
 awaitable<void> ClientSession::handleClose(wire::Frame frame) {
@@ -224,12 +276,20 @@ awaitable<void> ClientSession::handleClose(wire::Frame frame) {
   }
   if (kind[0] == 'S' && !name.empty()) {
     // The backend keeps its copy for other clients; only this client's name goes.
-    statements_.erase(std::string(name));
-    synthetic(std::string(kCloseComplete));
+    // Should an earlier error make Postgres skip this Close, the name comes back.
+    auto it = statements_.find(std::string(name));
+    Pending entry{Reply::LocalClose, std::string(name), {}, std::string(kCloseComplete)};
+    if (it != statements_.end()) {
+      entry.closed = std::make_shared<Statement>(std::move(it->second));
+      statements_.erase(it);
+    }
+    pending_.push_back(std::move(entry));
+    emitReadySynthetic();
     co_return;
   }
   if (kind[0] == 'S') {
-    unnamed_.parseRest.clear();
+    unnamed_ = Statement{};
+    ++unnamedSeq_;
   }
   if (!backend_) {
     synthetic(std::string(kCloseComplete));
@@ -242,14 +302,19 @@ awaitable<void> ClientSession::handleClose(wire::Frame frame) {
 
 awaitable<void> ClientSession::handleSync(wire::Frame frame) {
   skipToSync_ = false;
-  inPipeline_ = false;
+  deallocatePortals_.clear();
   if (!backend_) {
+    inPipeline_ = false;
     std::string reply;
     wire::appendReadyForQuery(reply, txStatus_);
     synthetic(std::move(reply));
     co_return;
   }
   toBackend_.append(frame.bytes);
+  if (copyIn_) {
+    co_return;  // Postgres ignores Sync in copy-in mode: no reply comes
+  }
+  inPipeline_ = false;
   enqueue(Reply::Sync);
 }
 

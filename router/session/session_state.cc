@@ -17,7 +17,9 @@ constexpr std::string_view kReadBack =
     "'default_transaction_read_only','in_hot_standby','is_superuser','session_authorization',"
     "'DateStyle','IntervalStyle','TimeZone','integer_datetimes',"
     "'standard_conforming_strings']) AS n "
-    "UNION ALL SELECT 'x', 'role', pg_catalog.current_setting('role')";
+    "UNION ALL SELECT 'x', 'role', pg_catalog.current_setting('role') "
+    "UNION ALL SELECT 'c', n, pg_catalog.current_setting(n, true) "
+    "FROM pg_catalog.unnest($1::pg_catalog.text[]) AS n";
 
 int orderOf(const std::string& name) {
   if (name == "session_authorization") {
@@ -31,7 +33,6 @@ int orderOf(const std::string& name) {
 
 }  // namespace
 
-std::string_view readBackQuery() { return kReadBack; }
 
 uint64_t fingerprintOf(const std::vector<Setting>& settings) {
   if (settings.empty()) {
@@ -62,6 +63,10 @@ SessionState readBack(const std::vector<Row>& rows, std::string_view loginUser) 
       if (name == "session_authorization" && value != loginUser) {
         state.settings.emplace_back(name, value);
       }
+    } else if (kind == "c") {
+      if (!value.empty()) {
+        state.settings.emplace_back(name, value);
+      }
     } else if (kind == "x") {
       if (name == "role" && value != "none") {
         state.settings.emplace_back(name, value);
@@ -80,7 +85,51 @@ SessionState readBack(const std::vector<Row>& rows, std::string_view loginUser) 
   return state;
 }
 
-std::string restoreMessages(const std::vector<Setting>& settings) {
+namespace {
+
+// A text[] literal of `names`, each double-quoted with \ and " escaped.
+std::string textArray(const std::vector<std::string>& names) {
+  std::string out = "{";
+  for (const auto& name : names) {
+    if (out.size() > 1) {
+      out += ',';
+    }
+    out += '"';
+    for (char c : name) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+      }
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
+std::string readBackMessages(const std::vector<std::string>& customNames) {
+  std::string out;
+  std::string names = textArray(customNames);
+  wire::MessageWriter(out).begin('P').cstring("").cstring(kReadBack).int16(0).end();
+  wire::MessageWriter(out)
+      .begin('B')
+      .cstring("")
+      .cstring("")
+      .int16(0)
+      .int16(1)
+      .int32(int32_t(names.size()))
+      .raw(names)
+      .int16(0)
+      .end();
+  wire::MessageWriter(out).begin('E').cstring("").int32(0).end();
+  wire::MessageWriter(out).begin('S').end();
+  return out;
+}
+
+std::string restoreMessages(const std::vector<Setting>& settings,
+                            const std::vector<std::string>& customNames) {
   std::string out;
   wire::MessageWriter(out).begin('Q').cstring("SET SESSION AUTHORIZATION DEFAULT; RESET ALL").end();
   wire::MessageWriter(out)
@@ -105,7 +154,7 @@ std::string restoreMessages(const std::vector<Setting>& settings) {
     wire::MessageWriter(out).begin('E').cstring("").int32(0).end();
   }
   wire::MessageWriter(out).begin('S').end();
-  wire::MessageWriter(out).begin('Q').cstring(kReadBack).end();
+  out += readBackMessages(customNames);
   return out;
 }
 

@@ -2,7 +2,7 @@
 // put them on a backend.
 //
 // The router does not interpret SET statements: after a transaction that may
-// have changed settings it reads them back from the backend (readBackQuery),
+// have changed settings it reads them back from the backend (readBackMessages),
 // so rollbacks, savepoints, RESET and set_config are accounted exactly as
 // Postgres applied them. A value per session; not shared between threads.
 #pragma once
@@ -29,8 +29,10 @@ struct SessionState {
   std::vector<Setting> reported;
 };
 
-// The query whose rows readBack() understands.
-std::string_view readBackQuery();
+// Messages that run the read-back query, also reading the placeholder
+// settings named in `customNames`. Replies end with one ReadyForQuery.
+std::string readBackMessages(const std::vector<std::string>& customNames);
+constexpr int kReadBackSyncs = 1;
 
 // Builds the state from the read-back rows; `loginUser` is the session user.
 SessionState readBack(const std::vector<Row>& rows, std::string_view loginUser);
@@ -39,7 +41,8 @@ uint64_t fingerprintOf(const std::vector<Setting>& settings);
 
 // Messages that reset a backend and apply `settings`, followed by the
 // read-back query. Replies end with 3 ReadyForQuery.
-std::string restoreMessages(const std::vector<Setting>& settings);
+std::string restoreMessages(const std::vector<Setting>& settings,
+                            const std::vector<std::string>& customNames);
 constexpr int kRestoreSyncs = 3;
 
 // The parameters of a client's StartupMessage that its backends must be

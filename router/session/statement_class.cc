@@ -27,6 +27,21 @@ bool isAdvisoryLock(std::string_view name) {
   return false;
 }
 
+// After SET or RESET: records a dotted parameter name such as app.tenant.
+void noteCustomSetting(const std::vector<Token>& tokens, size_t i, size_t end,
+                       StatementClass& out) {
+  if (i < end && (isWord(tokens[i], "session") || isWord(tokens[i], "local"))) {
+    ++i;
+  }
+  if (i + 2 >= end || tokens[i + 1].kind != TokenKind::Punct || tokens[i + 1].text != ".") {
+    return;
+  }
+  std::string name(tokens[i].view());
+  name += '.';
+  name += tokens[i + 2].view();
+  out.customSettings.push_back(std::move(name));
+}
+
 // Looks at one statement's tokens, [begin, end).
 void classifyStatement(const std::vector<Token>& tokens, size_t begin, size_t end,
                        StatementClass& out) {
@@ -37,6 +52,13 @@ void classifyStatement(const std::vector<Token>& tokens, size_t begin, size_t en
   const Token& first = tokens[begin];
   if (isWord(first, "set") || isWord(first, "reset") || isWord(first, "discard")) {
     out.changesSettings = true;
+  }
+  // Code run by the server can change settings out of sight.
+  if (isWord(first, "do") || isWord(first, "call")) {
+    out.changesSettings = true;
+  }
+  if (isWord(first, "set") || isWord(first, "reset")) {
+    noteCustomSetting(tokens, begin + 1, end, out);
   }
   if (isWord(first, "listen") || isWord(first, "prepare")) {
     out.pinsBackend = true;
@@ -56,10 +78,6 @@ void classifyStatement(const std::vector<Token>& tokens, size_t begin, size_t en
       out.deallocateName = std::string(tokens[i].view());
     }
   }
-  if (isWord(first, "create") && end - begin >= 2 &&
-      (isWord(tokens[begin + 1], "temp") || isWord(tokens[begin + 1], "temporary"))) {
-    out.pinsBackend = true;
-  }
   for (size_t i = begin; i < end; ++i) {
     const Token& token = tokens[i];
     if (token.kind != TokenKind::Identifier) {
@@ -68,6 +86,16 @@ void classifyStatement(const std::vector<Token>& tokens, size_t begin, size_t en
     std::string_view word = token.view();
     if (word == "set_config") {
       out.changesSettings = true;
+      // set_config('name', ...): a constant name may be a placeholder setting.
+      if (i + 2 < end && tokens[i + 2].kind == TokenKind::String) {
+        std::string name(tokens[i + 2].view());
+        if (name.find('.') != std::string::npos) {
+          out.customSettings.push_back(std::move(name));
+        }
+      }
+    } else if (word == "temp" || word == "temporary" || word == "pg_temp") {
+      // Temporary objects live in the backend: CREATE [LOCAL] TEMP, INTO TEMP, pg_temp.x.
+      out.pinsBackend = true;
     } else if (isAdvisoryLock(word)) {
       out.pinsBackend = true;
     } else if (word == "hold" && isWord(first, "declare")) {

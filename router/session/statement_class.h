@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace shardline::session {
 
@@ -16,6 +17,8 @@ struct StatementClass {
   int statements = 0;             // top-level statements in the text
   std::string deallocateName;     // set when the text is exactly one `DEALLOCATE [PREPARE] name`
   bool deallocateAll = false;     // DEALLOCATE ALL or DISCARD ALL
+  // Dotted (placeholder) setting names the text sets, e.g. "app.tenant".
+  std::vector<std::string> customSettings;
 };
 
 StatementClass classify(std::string_view sql);

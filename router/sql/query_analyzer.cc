@@ -87,12 +87,13 @@ void QueryAnalyzer::analyzeMessage(const ProtobufCMessage* message, const Level*
     analyzeMerge(reinterpret_cast<const PgQuery__MergeStmt*>(message), parent, scope, ctes,
                  role);
   } else if (message != nullptr) {
-    analyzeUtility(message, {}, innerScope(scope));
+    analyzeUtility(message, {}, {}, innerScope(scope));
   }
 }
 
 void QueryAnalyzer::analyzeUtility(const ProtobufCMessage* statement,
                                    const std::vector<const PgQuery__RangeVar*>& written,
+                                   const std::vector<const PgQuery__RangeVar*>& notTables,
                                    Scope queryScope) {
   walk(statement, [&](const ProtobufCMessage* message) {
     if (isQuery(message) && message != statement) {
@@ -101,6 +102,9 @@ void QueryAnalyzer::analyzeUtility(const ProtobufCMessage* statement,
     }
     if (is(message, pg_query__range_var__descriptor)) {
       auto relation = reinterpret_cast<const PgQuery__RangeVar*>(message);
+      if (std::find(notTables.begin(), notTables.end(), relation) != notTables.end()) {
+        return false;
+      }
       bool write = std::find(written.begin(), written.end(), relation) != written.end();
       addTable(relation, Scope::Top, write ? Access::Write : Access::Read);
       return false;

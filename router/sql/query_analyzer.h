@@ -41,6 +41,7 @@ class TokenIndex {
   ValueRef constantAt(int location) const;
   // The kind of the constant Shape::constants[index].
   TokenKind constantKind(uint32_t index) const { return shape_.constants[index].kind; }
+  size_t constantCount() const { return shape_.constants.size(); }
 
  private:
   const LexResult& lexed_;
@@ -61,10 +62,15 @@ class QueryAnalyzer {
   // searched for the queries they hold (CREATE VIEW ... AS SELECT).
   void analyze(const PbNode* statement, Scope scope, Role role);
 
-  // Reads a utility statement (DDL, COPY, ...): every query inside it, with `queryScope`, and
-  // every other table it names, as written when it is in `written`, else as read.
+  // Reads a utility statement (DDL, LOCK, ...): every query inside it, with `queryScope`, and
+  // every relation it names (scope Top): written when in `written`, left out when in
+  // `notTables` (an index or sequence), else read.
   void analyzeUtility(const ProtobufCMessage* statement,
-                      const std::vector<const PgQuery__RangeVar*>& written, Scope queryScope);
+                      const std::vector<const PgQuery__RangeVar*>& written,
+                      const std::vector<const PgQuery__RangeVar*>& notTables, Scope queryScope);
+
+  // The number of constants in the statement's shape.
+  size_t constantCount() const { return tokens_.constantCount(); }
 
   // Appends a table reference and returns its index in Analysis::tables.
   int addTable(const PgQuery__RangeVar* relation, Scope scope, Access access);

@@ -55,10 +55,10 @@ class Proxy:
                              f"{when}; last lines of {self.log}:\n{tail(self.log)}")
 
     def cpu_seconds(self):
-        """utime + stime of the whole process, all threads included."""
+        """(utime, stime) of the whole process, all threads included."""
         text = Path(f"/proc/{self.process.pid}/stat").read_text()
         fields = text[text.rindex(")") + 2:].split()  # fields from the 3rd (state) on
-        return (int(fields[11]) + int(fields[12])) / kClockTicks
+        return int(fields[11]) / kClockTicks, int(fields[12]) / kClockTicks
 
     def rss_kib(self):
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from bench_lib.common import kDatabase, kHost, kNode, kRepoRoot, say
 
 kDocsFile = kRepoRoot / "docs" / "benchmarks.md"
-kSummaryHeader = ["link", "mode", "shardline tps", "shardline µs/txn", "pgbouncer tps",
-                  "pgbouncer µs/txn", "direct tps", "tps s/p", "cpu s/p", "tps s/d"]
-kSessionHeader = ["link", "mode", "tps", "µs/txn"]
+kSummaryHeader = ["link", "mode", "shardline tps", "shardline µs/txn (user)", "pgbouncer tps",
+                  "pgbouncer µs/txn (user)", "direct tps", "tps s/p", "cpu s/p", "tps s/d"]
+kSessionHeader = ["link", "mode", "tps", "µs/txn (user)"]
 kIdleHeader = ["proxy", "idle clients", "RSS before KiB", "RSS with clients KiB",
                "KiB per client", "RSS after close KiB"]
 
@@ -26,6 +26,7 @@ class Run:
     tps: float = 0.0
     transactions: int = 0
     cpu_us: float | None = None  # proxy CPU per transaction; None without a proxy
+    user_us: float | None = None  # the part of cpu_us spent in user space
     cpu_share: float | None = None  # proxy CPU time over wall time
     error: str = ""  # why the run failed; empty when it succeeded
 
@@ -35,12 +36,13 @@ def median_run(runs):
     failed = [r for r in runs if r.error]
     if failed:
         return failed[0]
-    cpu = [r.cpu_us for r in runs if r.cpu_us is not None]
-    share = [r.cpu_share for r in runs if r.cpu_share is not None]
-    return Run(tps=statistics.median(r.tps for r in runs),
-               transactions=int(statistics.median(r.transactions for r in runs)),
-               cpu_us=statistics.median(cpu) if cpu else None,
-               cpu_share=statistics.median(share) if share else None)
+    def median(name):
+        values = [getattr(r, name) for r in runs if getattr(r, name) is not None]
+        return statistics.median(values) if values else None
+
+    return Run(tps=median("tps"), transactions=int(median("transactions")),
+               cpu_us=median("cpu_us"), user_us=median("user_us"),
+               cpu_share=median("cpu_share"))
 
 
 @dataclass
@@ -86,8 +88,9 @@ def session_label(clients):
 def describe_run(label, mode, run):
     if run.error:
         return f"{mode:9} {label:22} FAILED after {run.transactions} transactions: {run.error}"
-    cpu = "" if run.cpu_us is None else (f"  {run.cpu_us:6.1f} µs CPU/txn"
-                                         f"  (proxy busy {run.cpu_share * 100:3.0f}%)")
+    cpu = "" if run.cpu_us is None else (
+        f"  {run.cpu_us:5.1f} µs CPU/txn (user {run.user_us:4.1f}, system "
+        f"{run.cpu_us - run.user_us:4.1f}), proxy busy {run.cpu_share * 100:3.0f}%")
     return f"{mode:9} {label:22} {run.tps:10.0f} tps{cpu}"
 
 
@@ -117,7 +120,10 @@ def fmt_tps(run):
 
 
 def fmt_cpu(run):
-    return f"{run.cpu_us:.1f}" if ok(run) and run.cpu_us is not None else "-"
+    """CPU per transaction, with its user-space part in parentheses."""
+    if not ok(run) or run.cpu_us is None:
+        return "-"
+    return f"{run.cpu_us:.1f} ({run.user_us:.1f})"
 
 
 def summary_rows(results):
@@ -197,7 +203,7 @@ def print_report(results):
               f"one proxy thread; clients reach the proxies over TCP {kHost}. link: how the "
               f"proxies reach {kNode} (tcp {kHost}:{context.node_port}, unix "
               f"{context.socket_dir}); direct: pgbench to {kNode} over TCP. µs/txn: proxy "
-              "CPU (user+system) per transaction. s/p: shardline/PgBouncer, s/d: "
+              "CPU (user+system) per transaction, user-space part in parentheses. s/p: shardline/PgBouncer, s/d: "
               "shardline/direct.")
         print()
         print(text_table(kSummaryHeader, summary_rows(results)))
@@ -256,7 +262,7 @@ def pass_through_section(results):
         f"`unix` the socket directory `{context.socket_dir}`. *direct* is pgbench "
         f"connected to {kNode} over TCP, one Postgres backend per client. *µs/txn* is the "
         "proxy process's CPU time (user + system, from `/proc/<pid>/stat`) per completed "
-        "transaction; lower is better. *s/p* is shardline/PgBouncer, *s/d* "
+        "transaction, its user-space part in parentheses; lower is better. *s/p* is shardline/PgBouncer, *s/d* "
         "shardline/direct."),
         "", markdown_table(kSummaryHeader, summary_rows(results))]
     sessions = session_rows(results)

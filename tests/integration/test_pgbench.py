@@ -75,5 +75,6 @@ def test_tpcb_balances_agree(tables, pool_router):
         "SELECT (SELECT coalesce(sum(abalance), 0) FROM pgbench_accounts),"
         " (SELECT coalesce(sum(bbalance), 0) FROM pgbench_branches),"
         " (SELECT coalesce(sum(tbalance), 0) FROM pgbench_tellers),"
-        " (SELECT coalesce(sum(delta), 0) FROM pgbench_history)", dbname=DATABASE).strip().split("|")
+        " (SELECT coalesce(sum(delta), 0) FROM pgbench_history)",
+        dbname=DATABASE).strip().split("|")
     assert len(set(sums)) == 1, sums

@@ -233,9 +233,9 @@ TEST_CASE("shard errors name the line") {
         "t.toml:8: shards[2].name: shard \"s2\" has no [[nodes]]");
   CHECK(errorOf("[sharding]\nslots = 2\n[[shards]]\nname = \"a\"\n[[shards]]\nname = \"b\"\n"
                 "[[shards]]\nname = \"c\"\n") ==
-        "t.toml:2: sharding.slots: 2 slots cannot be split over 3 shards");
+        "t.toml:2: sharding.slots: fewer slots than shards (2 < 3)");
   CHECK(errorOf("[sharding]\nslots = 1\n", {"s0", "s1"}) ==
-        "t.toml:2: sharding.slots: 1 slots cannot be split over 2 shards");
+        "t.toml:2: sharding.slots: fewer slots than shards (1 < 2)");
   CHECK(errorOf("workers = 1\n") ==
         "t.toml:1: shards: the map has no shards: add [[shards]] entries, or [[nodes]] naming "
         "their shard");

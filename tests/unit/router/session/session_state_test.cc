@@ -45,6 +45,13 @@ TEST_CASE("another session user is kept and applied first") {
   CHECK(state.settings[0] == Setting{"session_authorization", "alice"});
 }
 
+TEST_CASE("placeholder settings read back by name are kept unless empty") {
+  SessionState state =
+      readBack({row("c", "app.tenant", "5"), row("c", "app.other", "")}, "demo");
+  REQUIRE(state.settings.size() == 1);
+  CHECK(state.settings[0] == Setting{"app.tenant", "5"});
+}
+
 TEST_CASE("fingerprints separate name from value") {
   CHECK(fingerprintOf({{"ab", "c"}}) != fingerprintOf({{"a", "bc"}}));
   CHECK(fingerprintOf({{"a", "1"}}) == fingerprintOf({{"a", "1"}}));
@@ -62,7 +69,7 @@ TEST_CASE("startup parameters keep everything but user, database and protocol op
 }
 
 TEST_CASE("restore messages reset, set each value through parameters, and read back") {
-  std::string bytes = restoreMessages({{"search_path", "a, \"b c\""}});
+  std::string bytes = restoreMessages({{"search_path", "a, \"b c\""}}, {"app.tenant"});
   shardline::wire::FrameReader reader(1 << 20);
   char* data = reader.writable(bytes.size());
   std::memcpy(data, bytes.data(), bytes.size());
@@ -71,10 +78,13 @@ TEST_CASE("restore messages reset, set each value through parameters, and read b
   shardline::wire::Frame frame;
   while (reader.next(frame) == shardline::wire::FrameStatus::Ready) {
     types.push_back(frame.type);
-    if (frame.type == 'B') {
+    if (frame.type == 'B' && types == "QPB") {
       // The value travels as a parameter, never inside SQL text.
       CHECK(frame.body.find("a, \"b c\"") != std::string_view::npos);
     }
+    if (frame.type == 'B' && types.size() > 4) {
+      CHECK(frame.body.find("{\"app.tenant\"}") != std::string_view::npos);
+    }
   }
-  CHECK(types == "QPBESQ");
+  CHECK(types == "QPBESPBES");
 }
