@@ -12,8 +12,8 @@ namespace shardline::sql {
 
 std::string_view statementKindName(StatementKind kind) {
   static constexpr std::array<std::string_view, 15> kNames = {
-      "Select", "Insert", "Update", "Delete", "Merge", "Copy",    "Ddl",  "Transaction",
-      "Set",    "Reset",  "Show",   "Explain", "Call", "Do",      "Other"};
+      "Select", "Insert", "Update", "Delete",  "Merge", "Copy", "Ddl",  "Transaction",
+      "Set",    "Reset",  "Show",   "Explain", "Call",  "Do",   "Other"};
   auto index = static_cast<size_t>(kind);
   return index < kNames.size() ? kNames[index] : "?";
 }
@@ -88,11 +88,17 @@ namespace {
 // Functions that write, take locks or change session state although a SELECT may call them.
 // Any other function is taken not to: the catalog is not consulted.
 bool writesOrLocks(std::string_view name) {
-  static constexpr std::array<std::string_view, 9> kNames = {
-      "nextval",  "setval",       "set_config",         "setseed", "pg_notify",
-      "txid_current", "pg_current_xact_id", "lowrite", "pg_logical_emit_message"};
-  static constexpr std::array<std::string_view, 3> kPrefixes = {"pg_advisory_",
-                                                                "pg_try_advisory_", "lo_"};
+  static constexpr std::array<std::string_view, 9> kNames = {"nextval",
+                                                             "setval",
+                                                             "set_config",
+                                                             "setseed",
+                                                             "pg_notify",
+                                                             "txid_current",
+                                                             "pg_current_xact_id",
+                                                             "lowrite",
+                                                             "pg_logical_emit_message"};
+  static constexpr std::array<std::string_view, 3> kPrefixes = {"pg_advisory_", "pg_try_advisory_",
+                                                                "lo_"};
   if (std::find(kNames.begin(), kNames.end(), name) != kNames.end()) {
     return true;
   }
@@ -212,8 +218,8 @@ Analysis analyzeStatement(std::string_view sql, const LexResult& lexed, const Sh
     return out;  // only comments, or nothing: Postgres answers EmptyQueryResponse
   }
   if (tree.statementCount() > 1) {
-    out.error = "the statement analyzer takes one statement, got " +
-                std::to_string(tree.statementCount());
+    out.error =
+        "the statement analyzer takes one statement, got " + std::to_string(tree.statementCount());
     out.cacheable = false;
     return out;
   }

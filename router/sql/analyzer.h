@@ -84,9 +84,9 @@ struct ColumnPin {
 };
 
 struct TableRef {
-  std::string schema;  // as written (folded unless quoted); empty when not written
-  std::string name;    // folded unless quoted
-  std::string alias;   // empty when none
+  std::string schema;    // as written (folded unless quoted); empty when not written
+  std::string name;      // folded unless quoted
+  std::string alias;     // empty when none
   bool read = false;     // the statement reads rows of it
   bool written = false;  // INSERT/UPDATE/DELETE/MERGE target, COPY FROM target, DDL target
   Scope scope = Scope::Top;
@@ -114,21 +114,21 @@ struct SelectFacts {
 enum class ConflictAction : uint8_t { None, Nothing, Update };
 
 struct InsertFacts {
-  std::vector<std::string> columns;          // the column list; empty: all, in table order
-  std::vector<std::vector<ValueRef>> rows;   // VALUES rows, each value in column order
-  bool fromSelect = false;                   // INSERT ... SELECT (no rows)
-  bool defaultValues = false;                // INSERT ... DEFAULT VALUES (no rows)
+  std::vector<std::string> columns;         // the column list; empty: all, in table order
+  std::vector<std::vector<ValueRef>> rows;  // VALUES rows, each value in column order
+  bool fromSelect = false;                  // INSERT ... SELECT (no rows)
+  bool defaultValues = false;               // INSERT ... DEFAULT VALUES (no rows)
   ConflictAction onConflict = ConflictAction::None;
   std::vector<std::string> conflictSetColumns;  // the columns ON CONFLICT DO UPDATE SET assigns
 };
 
 struct UpdateFacts {
   std::vector<std::string> setColumns;  // the columns SET assigns (MERGE: WHEN ... UPDATE SET)
-  bool from = false;                    // UPDATE ... FROM
+  bool hasFrom = false;                 // UPDATE ... FROM
 };
 
 struct DeleteFacts {
-  bool using_ = false;  // DELETE ... USING
+  bool hasUsing = false;  // DELETE ... USING
 };
 
 enum class CopyDirection : uint8_t { From, To };
@@ -198,13 +198,13 @@ struct TransactionFacts {
 };
 
 enum class SettingAction : uint8_t {
-  Set,          // SET name = value(s)
-  SetDefault,   // SET name TO DEFAULT
-  SetCurrent,   // SET name FROM CURRENT
-  SetMulti,     // SET TRANSACTION ..., SET SESSION CHARACTERISTICS AS TRANSACTION ...
-  Reset,        // RESET name
-  ResetAll,     // RESET ALL (name empty)
-  Show,         // SHOW name (SHOW ALL: name "all")
+  Set,         // SET name = value(s)
+  SetDefault,  // SET name TO DEFAULT
+  SetCurrent,  // SET name FROM CURRENT
+  SetMulti,    // SET TRANSACTION ..., SET SESSION CHARACTERISTICS AS TRANSACTION ...
+  Reset,       // RESET name
+  ResetAll,    // RESET ALL (name empty)
+  Show,        // SHOW name (SHOW ALL: name "all")
 };
 
 struct SettingValue {

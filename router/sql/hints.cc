@@ -6,7 +6,9 @@ namespace {
 
 constexpr std::string_view kMarker = "shardline";
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // True when `text` contains "shardline" in any case.
 bool mentionsShardline(std::string_view text) {
@@ -22,9 +24,13 @@ bool mentionsShardline(std::string_view text) {
   return false;
 }
 
-bool isBlank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+bool isBlank(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
 
-bool isSeparator(char c) { return isBlank(c) || c == ','; }
+bool isSeparator(char c) {
+  return isBlank(c) || c == ',';
+}
 
 // Reads one value starting at `at`: quoted, or up to the next separator.
 bool readValue(std::string_view text, size_t& at, std::string& value) {

@@ -33,9 +33,7 @@ namespace {
 
 class UnionFind {
  public:
-  explicit UnionFind(size_t size) : parent_(size) {
-    std::iota(parent_.begin(), parent_.end(), 0);
-  }
+  explicit UnionFind(size_t size) : parent_(size) { std::iota(parent_.begin(), parent_.end(), 0); }
 
   int find(int node) {
     while (parent_[node] != node) {

@@ -58,16 +58,16 @@ AnalyzedStatement PlanCache::analyze(std::string_view sql, ConformingStrings str
   return result;
 }
 
-std::shared_ptr<const Analysis> PlanCache::analyzeMiss(std::string_view sql,
-                                                       const LexResult& lexed,
+std::shared_ptr<const Analysis> PlanCache::analyzeMiss(std::string_view sql, const LexResult& lexed,
                                                        const Shape& shape,
                                                        ConformingStrings strings) {
   if (strings == ConformingStrings::Off && hasBackslashString(lexed)) {
     // TODO: analyze these too, by handing libpg_query the strings rewritten as E'...'
     // literals of the same length; until then the router treats them as unclassified.
-    return failure("cannot analyze a string with backslashes while "
-                   "standard_conforming_strings is off",
-                   0);
+    return failure(
+        "cannot analyze a string with backslashes while "
+        "standard_conforming_strings is off",
+        0);
   }
   auto analysis = std::make_shared<const Analysis>(analyzeStatement(sql, lexed, shape));
   if (analysis->ok() && analysis->cacheable && shape.text.size() <= maxShapeBytes_) {

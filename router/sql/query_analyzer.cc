@@ -72,20 +72,15 @@ void QueryAnalyzer::analyze(const PbNode* statement, Scope scope, Role role) {
 void QueryAnalyzer::analyzeMessage(const ProtobufCMessage* message, const Level* parent,
                                    Scope scope, const CteScope* ctes, Role role) {
   if (is(message, pg_query__select_stmt__descriptor)) {
-    analyzeSelect(reinterpret_cast<const PgQuery__SelectStmt*>(message), parent, scope, ctes,
-                  role);
+    analyzeSelect(reinterpret_cast<const PgQuery__SelectStmt*>(message), parent, scope, ctes, role);
   } else if (is(message, pg_query__insert_stmt__descriptor)) {
-    analyzeInsert(reinterpret_cast<const PgQuery__InsertStmt*>(message), parent, scope, ctes,
-                  role);
+    analyzeInsert(reinterpret_cast<const PgQuery__InsertStmt*>(message), parent, scope, ctes, role);
   } else if (is(message, pg_query__update_stmt__descriptor)) {
-    analyzeUpdate(reinterpret_cast<const PgQuery__UpdateStmt*>(message), parent, scope, ctes,
-                  role);
+    analyzeUpdate(reinterpret_cast<const PgQuery__UpdateStmt*>(message), parent, scope, ctes, role);
   } else if (is(message, pg_query__delete_stmt__descriptor)) {
-    analyzeDelete(reinterpret_cast<const PgQuery__DeleteStmt*>(message), parent, scope, ctes,
-                  role);
+    analyzeDelete(reinterpret_cast<const PgQuery__DeleteStmt*>(message), parent, scope, ctes, role);
   } else if (is(message, pg_query__merge_stmt__descriptor)) {
-    analyzeMerge(reinterpret_cast<const PgQuery__MergeStmt*>(message), parent, scope, ctes,
-                 role);
+    analyzeMerge(reinterpret_cast<const PgQuery__MergeStmt*>(message), parent, scope, ctes, role);
   } else if (message != nullptr) {
     analyzeUtility(message, {}, {}, innerScope(scope));
   }
@@ -276,13 +271,13 @@ void QueryAnalyzer::analyzeUpdate(const PgQuery__UpdateStmt* update, const Level
     out_.target = target;
     out_.returning = update->n_returning_list > 0;
     out_.update.setColumns = targetNames(update->target_list, update->n_target_list);
-    out_.update.from = update->n_from_clause > 0;
+    out_.update.hasFrom = update->n_from_clause > 0;
   }
   finish(level);
 }
 
-void QueryAnalyzer::analyzeDelete(const PgQuery__DeleteStmt* del, const Level* parent,
-                                  Scope scope, const CteScope* ctes, Role role) {
+void QueryAnalyzer::analyzeDelete(const PgQuery__DeleteStmt* del, const Level* parent, Scope scope,
+                                  const CteScope* ctes, Role role) {
   CteScope with = analyzeWith(del->with_clause, parent, ctes);
   Level level(parent, scope, &with);
   int target = addTarget(level, del->relation, Access::ReadWrite);
@@ -300,14 +295,14 @@ void QueryAnalyzer::analyzeDelete(const PgQuery__DeleteStmt* del, const Level* p
   if (role == Role::Statement) {
     out_.target = target;
     out_.returning = del->n_returning_list > 0;
-    out_.del.using_ = del->n_using_clause > 0;
+    out_.del.hasUsing = del->n_using_clause > 0;
   }
   finish(level);
 }
 
 // MERGE pins nothing: its NOT MATCHED rows come from the source whatever the join says.
-void QueryAnalyzer::analyzeMerge(const PgQuery__MergeStmt* merge, const Level* parent,
-                                 Scope scope, const CteScope* ctes, Role role) {
+void QueryAnalyzer::analyzeMerge(const PgQuery__MergeStmt* merge, const Level* parent, Scope scope,
+                                 const CteScope* ctes, Role role) {
   CteScope with = analyzeWith(merge->with_clause, parent, ctes);
   Level level(parent, scope, &with);
   int target = addTarget(level, merge->relation, Access::ReadWrite);
@@ -478,8 +473,7 @@ void QueryAnalyzer::addJoinFacts(Level& level) {
       for (int l : join.left) {
         for (int r : join.right) {
           if (level.entries[l].table >= 0 && level.entries[r].table >= 0) {
-            facts->equal.emplace_back(level.nodes.intern(l, column),
-                                      level.nodes.intern(r, column));
+            facts->equal.emplace_back(level.nodes.intern(l, column), level.nodes.intern(r, column));
           }
         }
       }

@@ -151,8 +151,7 @@ class QueryAnalyzer {
                      const CteScope* ctes, Role role);
   void analyzeMerge(const PgQuery__MergeStmt* merge, const Level* parent, Scope scope,
                     const CteScope* ctes, Role role);
-  CteScope analyzeWith(const PgQuery__WithClause* with, const Level* parent,
-                       const CteScope* ctes);
+  CteScope analyzeWith(const PgQuery__WithClause* with, const Level* parent, const CteScope* ctes);
 
   // Range entries and joins.
   int addTarget(Level& level, const PgQuery__RangeVar* relation, Access access);
@@ -169,8 +168,7 @@ class QueryAnalyzer {
   // Facts (query_analyzer_facts.cc).
   Context context(Level& level, std::vector<int> entries);
   void extract(const PbNode* expr, Context& context, FactSet& facts);
-  void extractEquality(const PbNode* left, const PbNode* right, Context& context,
-                       FactSet& facts);
+  void extractEquality(const PbNode* left, const PbNode* right, Context& context, FactSet& facts);
   void extractIn(const PgQuery__AExpr* in, Context& context, FactSet& facts);
   Operand operand(const PbNode* expr, Context& context, FactSet& facts);
   Operand column(const PgQuery__ColumnRef* ref, Context& context, FactSet& facts);
@@ -186,6 +184,8 @@ class QueryAnalyzer {
 };
 
 // The scope of a query inside a query of scope `outer`.
-inline Scope innerScope(Scope outer) { return outer == Scope::Top ? Scope::Subquery : outer; }
+inline Scope innerScope(Scope outer) {
+  return outer == Scope::Top ? Scope::Subquery : outer;
+}
 
 }  // namespace shardline::sql

@@ -32,15 +32,50 @@ std::string castName(const PgQuery__TypeName* type) {
 // The built-in aggregates; a user-defined one is not recognised unless the call has
 // aggregate syntax (count(*), DISTINCT, ORDER BY, FILTER, WITHIN GROUP).
 constexpr std::array<std::string_view, 44> kAggregates = {
-    "array_agg",      "avg",          "bit_and",      "bit_or",          "bit_xor",
-    "bool_and",       "bool_or",      "corr",         "count",           "covar_pop",
-    "covar_samp",     "cume_dist",    "dense_rank",   "every",           "json_agg",
-    "json_object_agg", "jsonb_agg",   "jsonb_object_agg", "max",         "min",
-    "mode",           "percent_rank", "percentile_cont", "percentile_disc", "range_agg",
-    "range_intersect_agg", "rank",    "regr_avgx",    "regr_avgy",       "regr_count",
-    "regr_intercept", "regr_r2",      "regr_slope",   "regr_sxx",        "regr_sxy",
-    "regr_syy",       "stddev",       "stddev_pop",   "stddev_samp",     "string_agg",
-    "sum",            "var_pop",      "var_samp",     "variance",
+    "array_agg",
+    "avg",
+    "bit_and",
+    "bit_or",
+    "bit_xor",
+    "bool_and",
+    "bool_or",
+    "corr",
+    "count",
+    "covar_pop",
+    "covar_samp",
+    "cume_dist",
+    "dense_rank",
+    "every",
+    "json_agg",
+    "json_object_agg",
+    "jsonb_agg",
+    "jsonb_object_agg",
+    "max",
+    "min",
+    "mode",
+    "percent_rank",
+    "percentile_cont",
+    "percentile_disc",
+    "range_agg",
+    "range_intersect_agg",
+    "rank",
+    "regr_avgx",
+    "regr_avgy",
+    "regr_count",
+    "regr_intercept",
+    "regr_r2",
+    "regr_slope",
+    "regr_sxx",
+    "regr_sxy",
+    "regr_syy",
+    "stddev",
+    "stddev_pop",
+    "stddev_samp",
+    "string_agg",
+    "sum",
+    "var_pop",
+    "var_samp",
+    "variance",
 };
 
 bool isAggregate(const PgQuery__FuncCall* call) {
@@ -190,8 +225,7 @@ ValueSet QueryAnalyzer::arrayValues(const PbNode* expr) const {
   }
   const PbNode* elements = expr;
   std::string elementCast;
-  if (expr->node_case == PG_QUERY__NODE__NODE_TYPE_CAST &&
-      expr->type_cast->arg != nullptr &&
+  if (expr->node_case == PG_QUERY__NODE__NODE_TYPE_CAST && expr->type_cast->arg != nullptr &&
       expr->type_cast->arg->node_case == PG_QUERY__NODE__NODE_A_ARRAY_EXPR) {
     // ARRAY[$1, $2]::bigint[]: each element is cast to bigint.
     elementCast = castName(expr->type_cast->type_name);

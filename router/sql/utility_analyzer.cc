@@ -188,8 +188,8 @@ void UtilityAnalyzer::selectInto(const PbNode* statement) {
   out_.kind = StatementKind::Ddl;
   out_.ddl.action = DdlAction::Create;
   queries_.analyze(statement, Scope::Top, QueryAnalyzer::Role::Statement);
-  out_.target = queries_.addTable(statement->select_stmt->into_clause->rel, Scope::Top,
-                                  Access::Write);
+  out_.target =
+      queries_.addTable(statement->select_stmt->into_clause->rel, Scope::Top, Access::Write);
 }
 
 void UtilityAnalyzer::explain(const PgQuery__ExplainStmt* explain,
@@ -227,8 +227,8 @@ void UtilityAnalyzer::copy(const PgQuery__CopyStmt* copy) {
   }
   facts.where = copy->where_clause != nullptr;
   if (copy->relation != nullptr) {
-    out_.target = queries_.addTable(copy->relation, Scope::Top,
-                                    copy->is_from ? Access::Write : Access::Read);
+    out_.target =
+        queries_.addTable(copy->relation, Scope::Top, copy->is_from ? Access::Write : Access::Read);
   }
   if (copy->query != nullptr) {
     facts.query = true;
@@ -401,8 +401,7 @@ void UtilityAnalyzer::ddl(const PbNode* statement, DdlAction action) {
       add(statement->index_stmt->relation, true);
       break;
     case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
-      add(statement->alter_table_stmt->relation,
-          isTableType(statement->alter_table_stmt->objtype));
+      add(statement->alter_table_stmt->relation, isTableType(statement->alter_table_stmt->objtype));
       break;
     case PG_QUERY__NODE__NODE_TRUNCATE_STMT:
       for (size_t i = 0; i < statement->truncate_stmt->n_relations; ++i) {

@@ -10,6 +10,7 @@ import pathlib
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import psycopg
@@ -226,3 +227,66 @@ def edited_router_factory(workdir):
     yield make
     for r in started:
         r.stop()
+
+
+# Helpers for tests that check the router keeps serving.
+
+def bounded(fn, seconds):
+    """fn() in a thread; its result, or TimeoutError if it runs longer."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = fn()
+        except BaseException as e:  # handed to the caller
+            outcome["error"] = e
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"still running after {seconds} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def assert_serving(r):
+    """The router process is alive and a new normal client gets an answer."""
+    assert r.proc.poll() is None, f"router exited with {r.proc.returncode}"
+
+    def check():
+        with r.connect() as c:
+            return c.execute("SELECT 40 + 2").fetchone()
+
+    assert bounded(check, 15) == (42,)
+
+
+def wait_for(predicate, seconds, what):
+    """Polls predicate() until it is true; AssertionError naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def direct_rows(sql):
+    """Rows of a query run as the superuser on s0-primary, as tuples of text."""
+    return [tuple(line.split("|")) for line in superuser_sql(sql).splitlines() if line]
+
+
+def connection_refused(port):
+    """Whether nothing listens on 127.0.0.1:port."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
+
+def create_scratch_table(name):
+    """(Re)creates table `name` (k text PRIMARY KEY, v int) on s0-primary for demo."""
+    superuser_sql(f"DROP TABLE IF EXISTS {name}; CREATE TABLE {name} (k text PRIMARY KEY, v int);"
+                  f" GRANT ALL ON {name} TO demo")

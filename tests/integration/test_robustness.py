@@ -1,22 +1,21 @@
-"""The router survives bad and slow clients, dead backends, cancels, an
-exhausted pool, shutdown and bad configuration files.
+"""The router survives bad and slow clients, dead backends and cancels, and
+answers an exhausted pool with 53300.
 
 After every bad client the same router must still be running and serve a
 normal client. Raw-socket tests use pgraw; every wait is bounded.
 """
 import os
 import random
-import signal
 import socket
 import struct
-import subprocess
 import threading
 import time
 
 import psycopg
 import pytest
 
-from conftest import BIN, DEMO_VERIFIER, Router, direct_port, render_config, superuser_sql
+from conftest import (assert_serving, bounded, create_scratch_table, direct_port, direct_rows,
+                      superuser_sql, wait_for)
 from pgraw import (CANCEL_REQUEST, PROTOCOL_3_0, RawConn, describe, error_fields, errors, message,
                    query, special_request, startup_packet)
 
@@ -24,37 +23,6 @@ TABLE = "sl_robustness"
 
 
 # Helpers.
-
-def bounded(fn, seconds):
-    """fn() in a thread; its result, or TimeoutError if it runs longer."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = fn()
-        except BaseException as e:  # handed to the caller
-            outcome["error"] = e
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        raise TimeoutError(f"still running after {seconds} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
-def assert_serving(r):
-    """The router process is alive and a new normal client gets an answer."""
-    assert r.proc.poll() is None, f"router exited with {r.proc.returncode}"
-
-    def check():
-        with r.connect() as c:
-            return c.execute("SELECT 40 + 2").fetchone()
-
-    assert bounded(check, 15) == (42,)
-
 
 def assert_closed_with_fatal_or_nothing(conn, sqlstate="08P01"):
     """The server closes; anything it said first is one FATAL with `sqlstate`."""
@@ -86,15 +54,6 @@ def backends_of(application_name):
     return [tuple(line.split("|")) for line in out.splitlines() if line]
 
 
-def wait_for(predicate, seconds, what):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def terminate_backends(application_name, state=None):
     where = f"application_name = '{application_name}'"
     if state:
@@ -106,14 +65,9 @@ def terminate_backends(application_name, state=None):
 
 @pytest.fixture(scope="module")
 def table():
-    superuser_sql(f"DROP TABLE IF EXISTS {TABLE}; CREATE TABLE {TABLE} (k text PRIMARY KEY, v int);"
-                  f" GRANT ALL ON {TABLE} TO demo")
+    create_scratch_table(TABLE)
     yield TABLE
     superuser_sql(f"DROP TABLE IF EXISTS {TABLE}")
-
-
-def direct_rows(sql):
-    return [tuple(line.split("|")) for line in superuser_sql(sql).splitlines() if line]
 
 
 # Startup phase.
@@ -379,7 +333,7 @@ def vanish_then_next_client_works(r, prepare, what):
             return c.pgconn.transaction_status
 
     assert bounded(next_client, 10) == psycopg.pq.TransactionStatus.IDLE, what
-    assert time.monotonic() - start < 1.5, what
+    assert time.monotonic() - start < 3, what
     assert_serving(r)
 
 
@@ -484,7 +438,7 @@ def test_client_that_never_reads_a_big_result(router_factory):
     for _ in range(5):
         start = time.monotonic()
         assert_serving(r)
-        assert time.monotonic() - start < 2
+        assert time.monotonic() - start < 5
     grown = rss_kib(r.proc.pid) - before
     assert grown < 16 * 1024, f"router grew by {grown} KiB while a client stalled"
 
@@ -514,7 +468,7 @@ def test_client_that_pipelines_queries_and_never_reads(router_factory):
     assert sent < len(data), "the router read 42 MB of queries from a client that reads nothing"
     start = time.monotonic()
     assert_serving(r)
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 5
     grown = rss_kib(r.proc.pid) - before
     flood.close()
     assert grown < 16 * 1024, (f"router grew by {grown} KiB for {sent // 14} queued queries "
@@ -740,227 +694,3 @@ def test_login_with_the_pool_exhausted_is_fatal_53300(router_factory):
         holder.close()
     [err] = errors(msgs)
     assert (err["V"], err["C"]) == ("FATAL", "53300")
-
-
-# Shutdown.
-
-def connection_refused(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return False
-    except ConnectionRefusedError:
-        return True
-
-
-def test_sigterm_drains_open_transactions(router_factory, table):
-    r = router_factory(shutdown_drain_ms=5000)
-    in_tx = r.connect(autocommit=False)
-    in_tx.execute(f"INSERT INTO {table} VALUES ('drained', 1)")
-    idle = RawConn.tcp(r.port)
-    idle.login()
-    unix_path = os.path.join(r.socket_dir, f".s.PGSQL.{r.port}")
-
-    start = time.monotonic()
-    r.proc.send_signal(signal.SIGTERM)
-    [err] = errors(idle.read_to_close(timeout=3))
-    assert (err["V"], err["C"], err["M"]) == (
-        "FATAL", "57P01", "terminating connection due to administrator command")
-    wait_for(lambda: connection_refused(r.port), 2, "the TCP listener to close")
-    with pytest.raises(OSError):
-        RawConn.unix(unix_path, timeout=1)
-
-    bounded(in_tx.commit, 5)
-    assert direct_rows(f"SELECT v FROM {table} WHERE k = 'drained'") == [("1",)]
-    with pytest.raises(psycopg.OperationalError):
-        bounded(lambda: in_tx.execute("SELECT 1"), 5)
-    assert r.proc.wait(5) == 0
-    assert time.monotonic() - start < 4
-    assert not os.path.exists(unix_path)
-
-
-def test_sigterm_ends_a_client_waiting_for_a_backend(router_factory):
-    r = router_factory(max_size=1, checkout_timeout_ms=5000, shutdown_drain_ms=5000)
-    waiter = RawConn.tcp(r.port)
-    waiter.login()
-    holder = RawConn.tcp(r.port)
-    holder.login()
-    holder.simple_query("BEGIN")
-    holder.simple_query("SELECT 1")
-    waiter.send(query("SELECT 2"))  # queues for the only backend
-    time.sleep(0.3)
-    start = time.monotonic()
-    r.proc.send_signal(signal.SIGTERM)
-    assert [e["C"] for e in errors(waiter.read_to_close(timeout=3))] == ["57P01"]
-    assert holder.simple_query("COMMIT")[-2:] == [(b"C", b"COMMIT\0"), (b"Z", b"I")]
-    assert [e["C"] for e in errors(holder.read_to_close(timeout=3))] == ["57P01"]
-    assert r.proc.wait(5) == 0
-    assert time.monotonic() - start < 2
-
-
-def test_sigterm_drain_deadline_ends_a_lingering_transaction(router_factory, table):
-    r = router_factory(shutdown_drain_ms=1000)
-    conn = RawConn.tcp(r.port)
-    conn.login()
-    conn.simple_query("BEGIN")
-    conn.simple_query(f"INSERT INTO {table} VALUES ('lingering', 1)")
-    start = time.monotonic()
-    r.proc.send_signal(signal.SIGTERM)
-    conn.read_to_close(timeout=5)
-    assert r.proc.wait(5) == 0
-    assert 0.9 < time.monotonic() - start < 3
-    assert direct_rows(f"SELECT k FROM {table} WHERE k = 'lingering'") == []
-
-
-def test_sigterm_drain_deadline_tells_the_client(router_factory):
-    """When the drain time is up, a client still in a transaction is told
-    why, as Postgres tells it at a fast shutdown: 57P01 FATAL, then close."""
-    r = router_factory(shutdown_drain_ms=500)
-    conn = RawConn.tcp(r.port)
-    conn.login()
-    conn.simple_query("BEGIN")
-    r.proc.send_signal(signal.SIGTERM)
-    msgs = conn.read_to_close(timeout=5)
-    assert [(e["V"], e["C"]) for e in errors(msgs)] == [("FATAL", "57P01")]
-    assert r.proc.wait(5) == 0
-
-
-def test_sigterm_session_mode_ends_idle_clients_at_once(router_factory):
-    """Session mode: an idle client ends at once with 57P01, one in a
-    transaction can still commit; shutdown does not wait out the drain time."""
-    r = router_factory(mode="session", shutdown_drain_ms=4000)
-    idle = RawConn.tcp(r.port)
-    idle.login()
-    in_tx = RawConn.tcp(r.port)
-    in_tx.login()
-    in_tx.simple_query("BEGIN")
-    start = time.monotonic()
-    r.proc.send_signal(signal.SIGTERM)
-    [err] = errors(idle.read_to_close(timeout=3))
-    assert (err["V"], err["C"]) == ("FATAL", "57P01")
-    assert in_tx.simple_query("COMMIT")[-1] == (b"Z", b"I")
-    in_tx.read_to_close(timeout=3)
-    assert r.proc.wait(5) == 0
-    assert time.monotonic() - start < 2.5
-
-
-def test_sigint_stops_the_router(router_factory):
-    r = router_factory()
-    assert_serving(r)
-    r.proc.send_signal(signal.SIGINT)
-    assert r.proc.wait(10) == 0
-
-
-def test_sighup_does_not_stop_the_router(router_factory):
-    """Operators send SIGHUP to reload (Postgres and PgBouncer reload on it);
-    it must never kill the router and its clients."""
-    r = router_factory()
-    conn = r.connect()
-    r.proc.send_signal(signal.SIGHUP)
-    time.sleep(0.5)
-    assert r.proc.poll() is None, f"router died on SIGHUP ({r.proc.returncode})"
-    assert conn.execute("SELECT 1").fetchone() == (1,)
-    conn.close()
-    assert_serving(r)
-
-
-def test_sigterm_with_zero_drain_closes_at_once(router_factory):
-    r = router_factory(shutdown_drain_ms=0)
-    conn = RawConn.tcp(r.port)
-    conn.login()
-    conn.simple_query("BEGIN")
-    start = time.monotonic()
-    r.proc.send_signal(signal.SIGTERM)
-    conn.read_to_close(timeout=5)
-    assert r.proc.wait(5) == 0
-    assert time.monotonic() - start < 1.5
-
-
-# Configuration errors.
-
-def shardline(*args, timeout=10):
-    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
-
-
-NODE = '[[nodes]]\nname = "s0-primary"\nshard = "s0"\nrole = "primary"\nhost = "127.0.0.1"\n'
-VERIFIER = DEMO_VERIFIER
-
-BAD_CONFIGS = [
-    # (file text, expected message after "shardline: <path>:")
-    ("wrkers = 2\n" + NODE, "1: wrkers: unknown key"),
-    ("[pool]\nmode = \"session\"\nmax_sise = 3\n" + NODE, "3: pool.max_sise: unknown key"),
-    (NODE + "colour = \"blue\"\n", "6: nodes[0].colour: unknown key"),
-    ("[listen]\nport = 70000\n" + NODE, "2: listen.port: must be between 1 and 65535 (got 70000)"),
-    ("[listen]\nport = \"6432\"\n" + NODE, "2: listen.port: "),
-    ("[listen]\nport = 6432.0\n" + NODE, "2: listen.port: "),
-    ("workers = 0\n" + NODE, "1: workers: "),
-    ("[pool]\nmode = \"statement\"\n" + NODE, "2: pool.mode: "),
-    ("[pool]\nmin_size = 20\nmax_size = 10\n" + NODE, "2: pool.min_size: "),
-    ("[log]\nlevel = \"loud\"\n" + NODE, "2: log.level: "),
-    (NODE.replace('"primary"', '"master"'),
-     '4: nodes[0].role: must be one of "primary", "replica" (got "master")'),
-    ("[[users]]\nname = \"a\"\npassword = \"hunter2\"\n" + NODE, "3: users[0].password: "),
-    (f"[[users]]\nname = \"a\"\npassword = \"{VERIFIER}\"\nauth = \"md5\"\n" + NODE,
-     "4: users[0].auth: "),
-    ("[tls]\ncert_file = \"/x.crt\"\n" + NODE, "1: tls.key_file: "),
-    ("[listen]\nunix_socket_dir = \"relative/dir\"\n" + NODE, "2: listen.unix_socket_dir: "),
-    ("[[nodes]]\nname = \"a\"\nrole = \"primary\"\nhost = \"h\"\n",
-     "1: nodes[0].shard: is required"),
-    ("[log]\nlevel = \"info\"\n", "1: nodes: "),
-    (NODE + NODE, '7: nodes[1].name: duplicate node "s0-primary" (first defined on line 2)'),
-    ("workers = \n" + NODE, "1:11: "),
-]
-
-
-@pytest.mark.parametrize("text,expected", BAD_CONFIGS, ids=[c[1] for c in BAD_CONFIGS])
-def test_bad_config_is_refused_with_file_line_and_key(tmp_path, text, expected):
-    path = tmp_path / "shardline.toml"
-    path.write_text(text)
-    for args in (["-c", str(path)], ["--check", "-c", str(path)]):
-        out = shardline(*args)
-        assert out.returncode != 0
-        lines = out.stderr.splitlines()
-        assert len(lines) == 1, out.stderr
-        assert lines[0].startswith(f"shardline: {path}:{expected}"), out.stderr
-        assert out.stdout == ""
-
-
-def test_unreadable_config(tmp_path):
-    out = shardline("-c", str(tmp_path / "missing.toml"))
-    assert out.returncode != 0
-    assert out.stderr.strip() == f"shardline: {tmp_path / 'missing.toml'}: cannot read: " \
-                                 "No such file or directory"
-
-
-def test_check_accepts_a_good_config_without_listening(tmp_path):
-    port = 0
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    path = tmp_path / "shardline.toml"
-    path.write_text(render_config(port, str(tmp_path)))
-    out = shardline("--check", "-c", str(path))
-    assert (out.returncode, out.stdout, out.stderr) == (0, "configuration ok\n", "")
-    assert connection_refused(port)
-    assert not (tmp_path / f".s.PGSQL.{port}").exists()
-
-
-def test_unknown_command_line_option(tmp_path):
-    out = shardline("--no-such-option")
-    assert out.returncode != 0
-    assert "no-such-option" in out.stderr
-
-
-def test_missing_certificate_file_stops_the_start(workdir, tmp_path):
-    r = Router(workdir, tls=(str(tmp_path / "none.crt"), str(tmp_path / "none.key")))
-    r.start(wait=False)
-    assert r.proc.wait(10) != 0
-    assert "none.crt" in r.log_text()
-
-
-def test_port_in_use_stops_the_start(router, tmp_path):
-    assert router.proc.poll() is None, f"the module's router exited with {router.proc.returncode}"
-    other = Router(tmp_path, port=router.port)
-    other.start(wait=False)
-    assert other.proc.wait(10) != 0
-    assert "cannot listen" in other.log_text()
-    assert_serving(router)

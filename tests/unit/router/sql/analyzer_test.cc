@@ -170,9 +170,9 @@ TEST_SUITE("analyzer: shard routing cases") {
 
 TEST_SUITE("analyzer: key constraints") {
   TEST_CASE("an equivalence class carries a pin to every member") {
-    Analysis a = ok(
-        "SELECT * FROM users a JOIN orders b ON a.user_id = b.user_id "
-        "JOIN items c ON c.owner = b.user_id WHERE b.user_id = 42");
+    Analysis a =
+        ok("SELECT * FROM users a JOIN orders b ON a.user_id = b.user_id "
+           "JOIN items c ON c.owner = b.user_id WHERE b.user_id = 42");
     CHECK(pin(a, "a", "user_id") == "c0");
     CHECK(pin(a, "b", "user_id") == "c0");
     CHECK(pin(a, "c", "owner") == "c0");
@@ -189,8 +189,8 @@ TEST_SUITE("analyzer: key constraints") {
   }
 
   TEST_CASE("OR of conjunctions pins the columns every branch pins") {
-    Analysis a = ok(
-        "SELECT * FROM users WHERE (user_id = 1 AND name = 'a') OR (user_id = 2 AND age > 3)");
+    Analysis a =
+        ok("SELECT * FROM users WHERE (user_id = 1 AND name = 'a') OR (user_id = 2 AND age > 3)");
     CHECK(pins(a, "users") == "user_id=c0,c2");
   }
 
@@ -231,9 +231,9 @@ TEST_SUITE("analyzer: key constraints") {
   }
 
   TEST_CASE("casts of constants and parameters keep the pin and name the type") {
-    Analysis a = ok(
-        "SELECT * FROM users WHERE user_id = '42'::bigint AND name = CAST($1 AS text) "
-        "AND org = int8 '7'");
+    Analysis a =
+        ok("SELECT * FROM users WHERE user_id = '42'::bigint AND name = CAST($1 AS text) "
+           "AND org = int8 '7'");
     CHECK(pin(a, "users", "user_id") == "c0::int8");
     CHECK(pin(a, "users", "name") == "$1::text");
     CHECK(pin(a, "users", "org") == "c1::int8");
@@ -285,15 +285,15 @@ TEST_SUITE("analyzer: key constraints") {
   }
 
   TEST_CASE("LEFT JOIN: a pin in ON restricts only the nullable side") {
-    Analysis a = ok(
-        "SELECT * FROM users u LEFT JOIN orders o ON o.user_id = u.user_id AND o.user_id = 7");
+    Analysis a =
+        ok("SELECT * FROM users u LEFT JOIN orders o ON o.user_id = u.user_id AND o.user_id = 7");
     CHECK(pin(a, "u", "user_id").empty());
     CHECK(pin(a, "o", "user_id") == "c0");
   }
 
   TEST_CASE("LEFT JOIN: a WHERE pin on the preserved side reaches the nullable side") {
-    Analysis a = ok(
-        "SELECT * FROM users u LEFT JOIN orders o ON o.user_id = u.user_id WHERE u.user_id = 7");
+    Analysis a =
+        ok("SELECT * FROM users u LEFT JOIN orders o ON o.user_id = u.user_id WHERE u.user_id = 7");
     CHECK(pin(a, "u", "user_id") == "c0");
     CHECK(pin(a, "o", "user_id") == "c0");
   }
@@ -326,36 +326,36 @@ TEST_SUITE("analyzer: key constraints") {
 
 TEST_SUITE("analyzer: subqueries and WITH") {
   TEST_CASE("IN (SELECT ...) pins the subquery's table, not the outer one") {
-    Analysis a = ok(
-        "SELECT * FROM users WHERE user_id IN (SELECT user_id FROM orders WHERE user_id = 3)");
+    Analysis a =
+        ok("SELECT * FROM users WHERE user_id IN (SELECT user_id FROM orders WHERE user_id = 3)");
     CHECK(tables(a) == "users r top; orders r sub");
     CHECK(pin(a, "users", "user_id").empty());
     CHECK(pin(a, "orders", "user_id") == "c0");
   }
 
   TEST_CASE("a correlated subquery takes the outer pin through the correlation") {
-    Analysis a = ok(
-        "SELECT * FROM users u WHERE u.user_id = $1 AND EXISTS "
-        "(SELECT 1 FROM orders o WHERE o.user_id = u.user_id)");
+    Analysis a =
+        ok("SELECT * FROM users u WHERE u.user_id = $1 AND EXISTS "
+           "(SELECT 1 FROM orders o WHERE o.user_id = u.user_id)");
     CHECK(pin(a, "u", "user_id") == "$1");
     CHECK(pin(a, "o", "user_id") == "$1");
   }
 
   TEST_CASE("only a LATERAL subquery in FROM sees the tables beside it") {
-    Analysis lateral = ok(
-        "SELECT * FROM users u, LATERAL (SELECT * FROM orders o WHERE o.user_id = u.user_id) x "
-        "WHERE u.user_id = 3");
+    Analysis lateral =
+        ok("SELECT * FROM users u, LATERAL (SELECT * FROM orders o WHERE o.user_id = u.user_id) x "
+           "WHERE u.user_id = 3");
     CHECK(pin(lateral, "o", "user_id") == "c0");
-    Analysis plain = ok(
-        "SELECT * FROM users u, (SELECT * FROM orders o WHERE o.user_id = u.user_id) x "
-        "WHERE u.user_id = 3");
+    Analysis plain =
+        ok("SELECT * FROM users u, (SELECT * FROM orders o WHERE o.user_id = u.user_id) x "
+           "WHERE u.user_id = 3");
     CHECK(pin(plain, "o", "user_id").empty());
   }
 
   TEST_CASE("WITH queries: their tables have scope Cte; a WITH name is not a table") {
-    Analysis a = ok(
-        "WITH recent AS (SELECT * FROM orders WHERE user_id = 9) "
-        "SELECT * FROM recent r JOIN users u USING (user_id)");
+    Analysis a =
+        ok("WITH recent AS (SELECT * FROM orders WHERE user_id = 9) "
+           "SELECT * FROM recent r JOIN users u USING (user_id)");
     CHECK(tables(a) == "orders r cte; users u r top");
     CHECK(pin(a, "orders", "user_id") == "c0");
   }
@@ -366,16 +366,17 @@ TEST_SUITE("analyzer: subqueries and WITH") {
   }
 
   TEST_CASE("WITH RECURSIVE refers to itself") {
-    Analysis a = ok(
-        "WITH RECURSIVE tree AS (SELECT id FROM nodes WHERE id = 1 UNION ALL "
-        "SELECT n.id FROM nodes n JOIN tree t ON n.parent = t.id) SELECT * FROM tree");
+    Analysis a =
+        ok("WITH RECURSIVE tree AS (SELECT id FROM nodes WHERE id = 1 UNION ALL "
+           "SELECT n.id FROM nodes n JOIN tree t ON n.parent = t.id) SELECT * FROM tree");
     CHECK(tables(a) == "nodes r cte; nodes n r cte");
     CHECK(a.select.setOperation == false);  // the statement's own SELECT has none
   }
 
   TEST_CASE("a data-modifying WITH is a write") {
-    Analysis a = ok(
-        "WITH gone AS (DELETE FROM orders WHERE user_id = 4 RETURNING *) SELECT count(*) FROM gone");
+    Analysis a =
+        ok("WITH gone AS (DELETE FROM orders WHERE user_id = 4 RETURNING *) SELECT count(*) FROM "
+           "gone");
     CHECK(a.kind == StatementKind::Select);
     CHECK(a.writingCte);
     CHECK_FALSE(a.readOnly);
@@ -384,9 +385,9 @@ TEST_SUITE("analyzer: subqueries and WITH") {
   }
 
   TEST_CASE("UNION: each arm pins its own tables") {
-    Analysis a = ok(
-        "SELECT user_id FROM users WHERE user_id = 1 UNION ALL "
-        "SELECT user_id FROM orders WHERE user_id = 2 ORDER BY 1");
+    Analysis a =
+        ok("SELECT user_id FROM users WHERE user_id = 1 UNION ALL "
+           "SELECT user_id FROM orders WHERE user_id = 2 ORDER BY 1");
     CHECK(tables(a) == "users r top; orders r top");
     CHECK(pin(a, "users", "user_id") == "c0");
     CHECK(pin(a, "orders", "user_id") == "c1");
@@ -438,12 +439,12 @@ TEST_SUITE("analyzer: read-only") {
 
 TEST_SUITE("analyzer: DML") {
   TEST_CASE("UPDATE ... FROM joins the target with other tables") {
-    Analysis a = ok(
-        "UPDATE orders o SET total = total + 1 FROM users u "
-        "WHERE u.user_id = o.user_id AND u.user_id = $1 RETURNING o.*");
+    Analysis a =
+        ok("UPDATE orders o SET total = total + 1 FROM users u "
+           "WHERE u.user_id = o.user_id AND u.user_id = $1 RETURNING o.*");
     CHECK(tables(a) == "orders o rw top; users u r top");
     CHECK(a.target == 0);
-    CHECK(a.update.from);
+    CHECK(a.update.hasFrom);
     CHECK(a.returning);
     CHECK(joined(a.update.setColumns) == "total");
     CHECK(pin(a, "o", "user_id") == "$1");
@@ -456,11 +457,11 @@ TEST_SUITE("analyzer: DML") {
   }
 
   TEST_CASE("DELETE ... USING") {
-    Analysis a = ok(
-        "DELETE FROM orders o USING users u WHERE o.user_id = u.user_id AND u.user_id = 8");
+    Analysis a =
+        ok("DELETE FROM orders o USING users u WHERE o.user_id = u.user_id AND u.user_id = 8");
     CHECK(a.kind == StatementKind::Delete);
     CHECK(tables(a) == "orders o rw top; users u r top");
-    CHECK(a.del.using_);
+    CHECK(a.del.hasUsing);
     CHECK(pin(a, "o", "user_id") == "c0");
   }
 
@@ -508,10 +509,10 @@ TEST_SUITE("analyzer: DML") {
   }
 
   TEST_CASE("MERGE writes its target and pins nothing") {
-    Analysis a = ok(
-        "MERGE INTO users u USING new_users n ON u.user_id = n.user_id AND u.user_id = 1 "
-        "WHEN MATCHED THEN UPDATE SET name = n.name "
-        "WHEN NOT MATCHED THEN INSERT VALUES (n.user_id, n.name)");
+    Analysis a =
+        ok("MERGE INTO users u USING new_users n ON u.user_id = n.user_id AND u.user_id = 1 "
+           "WHEN MATCHED THEN UPDATE SET name = n.name "
+           "WHEN NOT MATCHED THEN INSERT VALUES (n.user_id, n.name)");
     CHECK(a.kind == StatementKind::Merge);
     CHECK(tables(a) == "users u rw top; new_users n r top");
     CHECK(joined(a.update.setColumns) == "name");
@@ -521,9 +522,9 @@ TEST_SUITE("analyzer: DML") {
 
 TEST_SUITE("analyzer: SELECT facts for merging") {
   TEST_CASE("ORDER BY, LIMIT, OFFSET, GROUP BY, HAVING, aggregates") {
-    Analysis a = ok(
-        "SELECT user_id, count(*), max(total) FROM orders GROUP BY user_id "
-        "HAVING sum(total) > 1 ORDER BY 2 DESC LIMIT 10 OFFSET $1");
+    Analysis a =
+        ok("SELECT user_id, count(*), max(total) FROM orders GROUP BY user_id "
+           "HAVING sum(total) > 1 ORDER BY 2 DESC LIMIT 10 OFFSET $1");
     const SelectFacts& s = a.select;
     CHECK(s.orderBy);
     CHECK(s.limit);
@@ -712,7 +713,8 @@ TEST_SUITE("analyzer: transactions") {
 
     CHECK(ok("BEGIN READ ONLY").transaction.access == AccessMode::ReadOnly);
 
-    Analysis start = ok("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ WRITE, DEFERRABLE");
+    Analysis start =
+        ok("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ WRITE, DEFERRABLE");
     CHECK(start.transaction.action == TransactionAction::Start);
     CHECK(start.transaction.access == AccessMode::ReadWrite);
     CHECK(start.transaction.isolation == "repeatable read");

@@ -16,7 +16,9 @@ std::string rendered(const Hints& hints) {
   return hints.error.empty() ? out : out + " !" + hints.error;
 }
 
-std::string hintsOf(std::string_view sql) { return rendered(parseHints(sql)); }
+std::string hintsOf(std::string_view sql) {
+  return rendered(parseHints(sql));
+}
 
 }  // namespace
 
@@ -47,6 +49,5 @@ TEST_CASE("a malformed hint is reported") {
   CHECK(hintsOf("/* shardline: shard */ SELECT 1") ==
         " !shardline hint \"shard\" is not key=value");
   CHECK(hintsOf("/* shardline: key= */ SELECT 1") == " !shardline hint \"key\" has no value");
-  CHECK(hintsOf("/* shardline: key='open */ SELECT 1") ==
-        " !shardline hint \"key\" has no value");
+  CHECK(hintsOf("/* shardline: key='open */ SELECT 1") == " !shardline hint \"key\" has no value");
 }
