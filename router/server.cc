@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <future>
 
 #include "router/net/tls.h"
@@ -224,6 +225,17 @@ void Server::drain() {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
+  // Whoever is still connected at the deadline is told, as Postgres tells at a fast shutdown.
+  for (auto& worker : workers_) {
+    asio::post(worker->io(), [w = worker.get()] {
+      for (auto& [id, session] : w->sessions) {
+        if (auto live = session.lock()) {
+          asio::co_spawn(w->io(), [live] { return live->terminate(); }, asio::detached);
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   for (auto& worker : workers_) {
     worker->io().stop();
     worker->join();
@@ -232,6 +244,15 @@ void Server::drain() {
 }
 
 void Server::wait() {
+  // SIGHUP asks for a reload elsewhere; here it must at least not kill the router.
+  asio::signal_set hangups(acceptIo_, SIGHUP);
+  std::function<void(ErrorCode, int)> onHangup = [&](ErrorCode ec, int) {
+    if (!ec) {
+      spdlog::info("SIGHUP received: configuration reload is not supported yet; ignored");
+      hangups.async_wait(onHangup);
+    }
+  };
+  hangups.async_wait(onHangup);
   asio::signal_set signals(acceptIo_, SIGTERM, SIGINT);
   signals.async_wait([this](ErrorCode ec, int) {
     if (!ec) {

@@ -3,6 +3,9 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
 
 namespace shardline::net {
@@ -30,6 +33,12 @@ class SocketTransport final : public Transport {
     ErrorCode ignored;
     socket_.shutdown(Socket::shutdown_both, ignored);
     socket_.close(ignored);
+  }
+
+  bool idleIsBroken() override {
+    char byte;
+    ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
   }
 
   void cancel() override {

@@ -22,6 +22,9 @@ class Transport {
   virtual awaitable<size_t> readSome(char* data, size_t size) = 0;
   virtual awaitable<void> writeAll(std::string_view data) = 0;
   virtual void close() = 0;
+  // True when the peer closed the connection or sent bytes nobody waits for:
+  // for an idle backend, it died (a FATAL then EOF). Never blocks.
+  virtual bool idleIsBroken() { return false; }
   // Aborts pending reads and writes; they complete with operation_aborted.
   virtual void cancel() = 0;
   virtual bool isTls() const { return false; }

@@ -70,6 +70,8 @@ class Backend {
 
   void close() { transport_->close(); }
   void cancelIo() { transport_->cancel(); }
+  // An idle backend that has something to say, or closed, is dead or desynchronized.
+  bool idleIsBroken() { return !reader_.empty() || transport_->idleIsBroken(); }
 
   const NodeConfig& node() const { return *node_; }
   int32_t pid() const { return pid_; }

@@ -4,6 +4,10 @@
 
 namespace shardline::pool {
 
+namespace {
+constexpr auto kCheckIdleAfter = std::chrono::milliseconds(100);
+}  // namespace
+
 // The most recently used idle backend opened with `startup`, if any.
 std::unique_ptr<Backend> Pool::takeIdle(const StartupParameters& startup) {
   for (size_t i = idle_.size(); i-- > 0;) {
@@ -12,7 +16,11 @@ std::unique_ptr<Backend> Pool::takeIdle(const StartupParameters& startup) {
     }
     std::unique_ptr<Backend> backend = std::move(idle_[i]);
     idle_.erase(idle_.begin() + ptrdiff_t(i));
-    if (Clock::now() - backend->createdAt() < config_.lifetime) {
+    auto now = Clock::now();
+    // A backend idle for a while may have been terminated; one just used is
+    // not checked, to keep the hot path free of an extra system call.
+    bool checked = now - backend->lastUsed < kCheckIdleAfter || !backend->idleIsBroken();
+    if (checked && now - backend->createdAt() < config_.lifetime) {
       return backend;
     }
     backend->close();

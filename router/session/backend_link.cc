@@ -105,6 +105,7 @@ awaitable<void> ClientSession::pump() {
         throw std::runtime_error("backend sent a malformed message");
       }
       emitReadySynthetic();
+      pumpProgress_.cancel();
       try {
         co_await flushClient();
       } catch (const std::exception&) {
@@ -115,6 +116,9 @@ awaitable<void> ClientSession::pump() {
       if (shouldRelease()) {
         co_await releaseBackend();
         break;
+      }
+      if (closeRequested_ && isIdle()) {
+        co_await terminate();  // shutdown: the reader then sees the close and cleans up
       }
       if (closing_) {
         break;
@@ -151,6 +155,7 @@ awaitable<void> ClientSession::pump() {
   pumping_ = false;
   releasing_ = false;
   pumpDone_.cancel();
+  pumpProgress_.cancel();
 }
 
 void ClientSession::onBackendFrame(wire::Frame frame) {
@@ -309,9 +314,13 @@ void ClientSession::emitReadySynthetic() {
   }
 }
 
+bool ClientSession::isIdle() const {
+  return pending_.empty() && !inPipeline_ && txStatus_ == 'I' && toBackend_.empty() &&
+         (!backend_ || backend_->reader().empty());
+}
+
 bool ClientSession::shouldRelease() const {
-  return worker_.config().pool.mode == PoolMode::Transaction && !pinned_ && pending_.empty() &&
-         !inPipeline_ && txStatus_ == 'I' && toBackend_.empty() && backend_->reader().empty();
+  return worker_.config().pool.mode == PoolMode::Transaction && !pinned_ && isIdle();
 }
 
 awaitable<void> ClientSession::releaseBackend() {

@@ -44,17 +44,20 @@ awaitable<bool> ClientSession::startup() {
     int32_t code = 0;
     r.int32(code);
     if (uint32_t(code) == wire::kSslRequestCode) {
+      bool useTls = worker_.serverTls() != nullptr && client_->tcpSocket() != nullptr;
+      out_.push_back(useTls ? 'S' : 'N');
       if (!in_.empty()) {
-        // Bytes after an SSLRequest, before the handshake, could be injected: refuse.
+        // Bytes after an SSLRequest, before its answer, could be injected: refuse.
         wire::appendError(out_, "08P01", "received unencrypted data after SSL request", "FATAL");
         co_await flushClient();
         co_return false;
       }
-      bool useTls = worker_.serverTls() != nullptr && client_->tcpSocket() != nullptr;
-      out_.push_back(useTls ? 'S' : 'N');
       co_await flushClient();
       if (useTls) {
-        client_ = co_await net::tlsAccept(std::move(client_), *worker_.serverTls());
+        bool upgraded = co_await upgradeToTls();
+        if (!upgraded) {
+          co_return false;
+        }
       }
       continue;
     }
@@ -74,7 +77,8 @@ awaitable<bool> ClientSession::startup() {
     if ((uint32_t(code) >> 16) != 3) {
       wire::appendError(out_, "0A000",
                         "unsupported frontend protocol " + std::to_string(uint32_t(code) >> 16) +
-                            "." + std::to_string(uint32_t(code) & 0xffff),
+                            "." + std::to_string(uint32_t(code) & 0xffff) +
+                            ": server supports 3.0 to 3.0",
                         "FATAL");
       co_await flushClient();
       co_return false;
@@ -89,6 +93,7 @@ awaitable<bool> ClientSession::startup() {
       }
       parameters.emplace_back(name, value);
     }
+    negotiateProtocol(uint32_t(code) & 0xffff, parameters);
     std::string userName;
     for (const auto& [name, value] : parameters) {
       if (name == "user") {
@@ -108,7 +113,11 @@ awaitable<bool> ClientSession::startup() {
     }
     user_ = worker_.config().findUser(userName);
     if (user_ == nullptr) {
+      // As Postgres does, ask for a password anyway so that the answer does
+      // not tell which user names exist.
       spdlog::info("{} unknown user \"{}\" refused", prefix_, userName);
+      std::string ignored;
+      co_await authenticateScram(auth::makeScramVerifier(userName + "\x01unknown"), ignored);
       appendAuthFailed(out_, userName);
       co_await flushClient();
       co_return false;
@@ -167,8 +176,43 @@ awaitable<bool> ClientSession::authenticateMd5() {
                                     auth::md5ResponseFromStored(user_->password, saltView));
 }
 
+awaitable<bool> ClientSession::upgradeToTls() {
+  try {
+    client_ = co_await net::tlsAccept(std::move(client_), *worker_.serverTls());
+  } catch (const std::exception& e) {
+    spdlog::info("{} TLS handshake failed: {}", prefix_, e.what());
+    client_.reset();
+    co_return false;
+  }
+  co_return true;
+}
+
+// Tells a client asking for a newer minor version, or for protocol options,
+// what this server speaks (NegotiateProtocolVersion), as Postgres does.
+void ClientSession::negotiateProtocol(uint32_t minor, const std::vector<Setting>& parameters) {
+  std::vector<std::string_view> unknown;
+  for (const auto& [name, value] : parameters) {
+    if (name.rfind("_pq_.", 0) == 0) {
+      unknown.push_back(name);
+    }
+  }
+  if (minor == 0 && unknown.empty()) {
+    return;
+  }
+  wire::MessageWriter w(out_);
+  w.begin('v').int32(int32_t(wire::kProtocolV3)).int32(int32_t(unknown.size()));
+  for (auto name : unknown) {
+    w.cstring(name);
+  }
+  w.end();
+}
+
 awaitable<bool> ClientSession::authenticateScram(std::string& error) {
-  auto verifier = auth::parseScramVerifier(user_->password);
+  co_return co_await authenticateScram(user_->password, error);
+}
+
+awaitable<bool> ClientSession::authenticateScram(const std::string& secret, std::string& error) {
+  auto verifier = auth::parseScramVerifier(secret);
   if (!verifier) {
     co_return false;
   }

@@ -9,6 +9,11 @@
 
 namespace shardline::session {
 
+namespace {
+constexpr size_t kMaxPendingReplies = 1024;
+constexpr size_t kMaxOutput = 1 << 20;
+}  // namespace
+
 ClientSession::ClientSession(Worker& worker, std::unique_ptr<net::Transport> transport,
                              uint64_t id)
     : worker_(worker),
@@ -17,7 +22,8 @@ ClientSession::ClientSession(Worker& worker, std::unique_ptr<net::Transport> tra
       id_(id),
       prefix_("c" + std::to_string(id)),
       writerIdle_(worker.io()),
-      pumpDone_(worker.io()) {}
+      pumpDone_(worker.io()),
+      pumpProgress_(worker.io()) {}
 
 ClientSession::~ClientSession() {
   if (cancelPid_ != 0) {
@@ -59,14 +65,16 @@ awaitable<void> ClientSession::run() {
   } catch (const std::exception& e) {
     spdlog::debug("{} cleanup failed: {}", prefix_, e.what());
   }
-  client_->close();
+  if (client_) {
+    client_->close();
+  }
   worker_.sessions.erase(id_);
   spdlog::debug("{} closed", prefix_);
 }
 
 void ClientSession::requestClose() {
   closeRequested_ = true;
-  if (!backend_) {
+  if (isIdle()) {
     asio::co_spawn(worker_.io(), [self = shared_from_this()] { return self->terminate(); },
                    asio::detached);
   }
@@ -79,7 +87,9 @@ awaitable<void> ClientSession::terminate() {
     co_await flushClient();
   } catch (const std::exception&) {
   }
-  client_->close();
+  if (client_) {
+    client_->close();
+  }
 }
 
 awaitable<void> ClientSession::serve() {
@@ -103,6 +113,11 @@ awaitable<void> ClientSession::serve() {
       if (closeRequested_ && !backend_) {
         co_return;
       }
+      // A client that sends faster than it reads waits here, so that neither
+      // its replies nor its queued requests grow without bound.
+      while (pumping_ && (pending_.size() > kMaxPendingReplies || out_.size() > kMaxOutput)) {
+        co_await waitSignal(pumpProgress_);
+      }
       releaseIdleMemory();
       co_await client_->waitReadable();
       char* data = in_.writable(4096);
@@ -118,6 +133,7 @@ awaitable<void> ClientSession::serve() {
     }
     co_await handle(frame);
     if (closing_) {
+      co_await flushClient();  // a protocol violation's FATAL goes out before the close
       co_return;
     }
   }
@@ -249,7 +265,8 @@ awaitable<void> ClientSession::flushClient() {
   while (writing_) {
     co_await waitSignal(writerIdle_);
   }
-  if (out_.empty()) {
+  if (out_.empty() || !client_) {
+    out_.clear();
     co_return;
   }
   writing_ = true;

@@ -79,6 +79,7 @@ enum class BackendWait {
 class ReplyQueue {
  public:
   bool empty() const { return head_ == items_.size(); }
+  size_t size() const { return items_.size() - head_; }
   Pending& front() { return items_[head_]; }
   const Pending& front() const { return items_[head_]; }
   void push_back(Pending entry) { items_.push_back(std::move(entry)); }
@@ -137,6 +138,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<bool> authenticate();
   awaitable<bool> authenticateMd5();
   awaitable<bool> authenticateScram(std::string& error);
+  awaitable<bool> authenticateScram(const std::string& secret, std::string& error);
+  awaitable<bool> upgradeToTls();
+  void negotiateProtocol(uint32_t minor, const std::vector<Setting>& parameters);
   awaitable<bool> readTyped(wire::Frame& frame);
   awaitable<bool> finishStartup();
 
@@ -172,6 +176,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void forgetDroppedParse(const Pending& entry);
   void markVerified(const Pending& entry);
   bool shouldRelease() const;
+  // No transaction open, nothing sent that awaits a reply.
+  bool isIdle() const;
   awaitable<void> releaseBackend();
   awaitable<void> cleanupOnClose();
   awaitable<std::string> restoreState(bool force);
@@ -210,6 +216,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool pumpWaiting_ = false;    // the pump is idle in a read from the backend
   bool releasing_ = false;
   asio::steady_timer pumpDone_;
+  asio::steady_timer pumpProgress_;  // cancelled by the pump after each batch of replies
   char txStatus_ = 'I';         // as the client last saw it
   bool inPipeline_ = false;     // extended messages sent since the last Sync
   bool skipToSync_ = false;     // after an error the router found itself

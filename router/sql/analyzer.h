@@ -41,7 +41,9 @@ enum class StatementKind : uint8_t {
 
 std::string_view statementKindName(StatementKind kind);
 
-// Where one value of an execution comes from.
+// Where one value of an execution comes from. For a Constant, the router reads the lexer's
+// token (Shape::constants[index]): its kind tells a string from a number, and a constant that
+// does not convert exactly to the key's type (4.5 for a bigint key) cannot pick a shard.
 struct ValueRef {
   enum class Source : uint8_t {
     Constant,    // the constant Shape::constants[index] of this execution
@@ -247,7 +249,9 @@ struct Analysis {
   int errorPosition = 0;  // 1-based character position of the error, 0 when unknown
 
   std::vector<TableRef> tables;  // every table reference, in order of analysis
-  int target = -1;               // index in `tables` of the statement's own target, if any
+  // Index in `tables` of the statement's own table, or -1: the INSERT/UPDATE/DELETE/MERGE
+  // target, COPY's table, the first table a DDL statement writes.
+  int target = -1;
   bool returning = false;        // RETURNING
   bool locksRows = false;        // FOR UPDATE / NO KEY UPDATE / SHARE / KEY SHARE anywhere
   bool writingCte = false;       // a WITH query that is INSERT, UPDATE or DELETE

@@ -33,7 +33,7 @@ class PlanCache {
  public:
   static constexpr size_t kDefaultCapacity = 10000;
   // Shapes longer than this (huge multi-row INSERTs) are analyzed every time rather than kept.
-  static constexpr size_t kDefaultMaxShapeBytes = 64 * 1024;
+  static constexpr size_t kDefaultMaxShapeBytes = size_t{64} * 1024;
 
   explicit PlanCache(size_t capacity = kDefaultCapacity,
                      size_t maxShapeBytes = kDefaultMaxShapeBytes);

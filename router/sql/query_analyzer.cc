@@ -376,6 +376,8 @@ std::vector<int> QueryAnalyzer::addFromItem(Level& level, const PbNode* item, in
     case PG_QUERY__NODE__NODE_RANGE_SUBSELECT: {
       const PgQuery__RangeSubselect* sub = item->range_subselect;
       // Only a LATERAL subquery sees the entries beside it.
+      // TODO: pins on a derived table's columns (FROM (SELECT ...) s WHERE s.k = 1) are not
+      // pushed into it, so its tables stay unpinned and such a read goes to every shard.
       level.children.push_back({unwrap(sub->subquery), sub->lateral ? &level : level.parent});
       return {addEntry(level, aliasOf(sub->alias), -1)};
     }
