@@ -379,12 +379,18 @@ std::optional<std::string> ScramServer::handleClientFirst(std::string_view data,
     return fail(error, malformed(kWhat, "too few attributes"));
   }
 
-  // gs2 header: we offer no channel binding, so "p=" is a protocol violation.
-  if (fields[0].substr(0, 2) == "p=") {
+  // gs2 header: "p=" only with SCRAM-SHA-256-PLUS, which then requires it.
+  bool plus = !endPointHash_.empty();
+  if (plus && fields[0] != "p=tls-server-end-point") {
+    return fail(error, fields[0].substr(0, 2) == "p="
+                           ? "unsupported SCRAM channel-binding type"
+                           : "channel binding is required with SCRAM-SHA-256-PLUS");
+  }
+  if (!plus && fields[0].substr(0, 2) == "p=") {
     return fail(error,
                 "client requested SCRAM channel binding, but SCRAM-SHA-256-PLUS is not offered");
   }
-  if (fields[0] != "n" && fields[0] != "y") {
+  if (!plus && fields[0] != "n" && fields[0] != "y") {
     return fail(error, malformed(kWhat, "unexpected channel-binding flag"));
   }
   if (!fields[1].empty()) {
@@ -446,7 +452,7 @@ std::optional<std::string> ScramServer::handleClientFinal(std::string_view data,
     return fail(error, malformed(kWhat, "expected attribute \"c\""));
   }
   std::optional<Bytes> bindingData = base64Decode(*binding);
-  if (!bindingData || *bindingData != gs2Header_) {
+  if (!bindingData || *bindingData != gs2Header_ + endPointHash_) {
     return fail(error, "SCRAM channel binding check failed");
   }
   std::optional<std::string_view> nonce = attrValue(fields[1], 'r');

@@ -64,6 +64,10 @@ class ScramServer {
   // For tests and known-answer vectors: a fixed server nonce (appended to the client's).
   ScramServer(ScramVerifier verifier, std::string serverNonce);
 
+  // Selects SCRAM-SHA-256-PLUS: the client must bind to the TLS channel with
+  // tls-server-end-point, whose data (the hash of the server certificate) is given.
+  void expectChannelBinding(Bytes endPointHash) { endPointHash_ = std::move(endPointHash); }
+
   // data = SASLInitialResponse payload (client-first-message). Returns server-first-message.
   std::optional<std::string> handleClientFirst(std::string_view data, std::string* error);
 
@@ -92,6 +96,7 @@ class ScramServer {
   State state_ = State::ExpectClientFirst;
   std::string serverNonce_;      // empty: generate one in handleClientFirst
   std::string gs2Header_;        // "n,," or "y,,", as the client sent it
+  Bytes endPointHash_;           // set for SCRAM-SHA-256-PLUS
   std::string clientFirstBare_;  // client-first-message-bare, verbatim
   std::string serverFirst_;      // server-first-message as sent
   std::string nonce_;            // client nonce + server nonce

@@ -1,6 +1,8 @@
 #include "router/net/tls.h"
 
 #include <boost/asio/ssl.hpp>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
 
 namespace shardline::net {
 
@@ -37,6 +39,30 @@ class TlsTransport final : public Transport {
   }
 
   bool isTls() const override { return true; }
+
+  // RFC 5929: the certificate hashed with its signature's hash, SHA-256 for MD5 or SHA-1.
+  std::string tlsServerEndPoint() const override {
+    SSL* ssl = const_cast<ssl::stream<Tcp::socket>&>(stream_).native_handle();
+    X509* cert = SSL_get_certificate(ssl);
+    if (cert == nullptr) {
+      return {};
+    }
+    int digestNid = NID_undef;
+    int keyNid = NID_undef;
+    if (OBJ_find_sigid_algs(X509_get_signature_nid(cert), &digestNid, &keyNid) == 0) {
+      return {};
+    }
+    if (digestNid == NID_md5 || digestNid == NID_sha1) {
+      digestNid = NID_sha256;
+    }
+    const EVP_MD* digest = EVP_get_digestbynid(digestNid);
+    unsigned char hash[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (digest == nullptr || X509_digest(cert, digest, hash, &length) != 1) {
+      return {};
+    }
+    return std::string(reinterpret_cast<char*>(hash), length);
+  }
 
   std::string peer() const override {
     ErrorCode ec;

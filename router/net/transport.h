@@ -28,6 +28,8 @@ class Transport {
   // Aborts pending reads and writes; they complete with operation_aborted.
   virtual void cancel() = 0;
   virtual bool isTls() const { return false; }
+  // tls-server-end-point channel-binding data (hash of our certificate); empty without TLS.
+  virtual std::string tlsServerEndPoint() const { return {}; }
   // The TCP socket, for a TLS upgrade; null on other transports.
   virtual Tcp::socket* tcpSocket() { return nullptr; }
   // A short description of the peer for logs, e.g. "127.0.0.1:51234".

@@ -217,7 +217,13 @@ awaitable<bool> ClientSession::authenticateScram(const std::string& secret, std:
     co_return false;
   }
   auth::ScramServer scram(*verifier);
-  appendAuthRequest(out_, 10, std::string_view("SCRAM-SHA-256\0\0", 15));
+  // Over TLS, SCRAM-SHA-256-PLUS is offered first, as Postgres does.
+  std::string endPoint = client_->tlsServerEndPoint();
+  if (endPoint.empty()) {
+    appendAuthRequest(out_, 10, std::string_view("SCRAM-SHA-256\0\0", 15));
+  } else {
+    appendAuthRequest(out_, 10, std::string_view("SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0", 34));
+  }
   wire::Frame frame;
   bool done = co_await readTyped(frame);
   if (!done || frame.type != 'p') {
@@ -227,10 +233,15 @@ awaitable<bool> ClientSession::authenticateScram(const std::string& secret, std:
   std::string_view mechanism;
   int32_t length = 0;
   std::string_view data;
-  if (!r.cstring(mechanism) || mechanism != "SCRAM-SHA-256" || !r.int32(length) || length < 0 ||
+  bool named = r.cstring(mechanism);
+  bool plus = named && !endPoint.empty() && mechanism == "SCRAM-SHA-256-PLUS";
+  if (!named || (mechanism != "SCRAM-SHA-256" && !plus) || !r.int32(length) || length < 0 ||
       !r.bytes(size_t(length), data)) {
     error = "malformed SASLInitialResponse";
     co_return false;
+  }
+  if (plus) {
+    scram.expectChannelBinding(endPoint);
   }
   auto serverFirst = scram.handleClientFirst(data, &error);
   if (!serverFirst) {
