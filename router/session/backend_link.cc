@@ -183,7 +183,8 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
     }
   }
   if (head.kind == Reply::Query) {
-    out_.append(frame.bytes);
+    bool replaced = type == 'E' && !head.bytes.empty();
+    out_.append(replaced ? std::string_view(head.bytes) : frame.bytes);
     if (type == 'Z') {
       txStatus_ = frame.body.empty() ? 'I' : frame.body[0];
       pending_.pop_front();
@@ -192,6 +193,12 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
     return;
   }
   switch (type) {
+    case '3':
+      if (head.kind != Reply::HiddenClose) {
+        out_.append(frame.bytes);
+      }
+      pending_.pop_front();
+      break;
     case '1':
       if (head.kind != Reply::HiddenParse) {
         out_.append(frame.bytes);
@@ -200,7 +207,6 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
       pending_.pop_front();
       break;
     case '2':
-    case '3':
     case 'n':
     case 'C':
     case 'I':
@@ -219,7 +225,7 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
       dropSyncsIgnoredDuringCopy();
       break;
     case 'E':
-      if (head.kind == Reply::Sync) {
+      if (head.kind == Reply::Sync || head.kind == Reply::HiddenSync) {
         out_.append(frame.bytes);  // an error at commit, before ReadyForQuery
         break;
       }
@@ -230,7 +236,9 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
       break;
     case 'Z':
       txStatus_ = frame.body.empty() ? 'I' : frame.body[0];
-      out_.append(frame.bytes);
+      if (head.kind != Reply::HiddenSync) {
+        out_.append(frame.bytes);
+      }
       pending_.pop_front();
       break;
     default:
@@ -246,7 +254,7 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
 void ClientSession::popThroughSync() {
   std::vector<Pending> skipped;
   while (!pending_.empty() && pending_.front().kind != Reply::Sync &&
-         pending_.front().kind != Reply::Query) {
+         pending_.front().kind != Reply::HiddenSync && pending_.front().kind != Reply::Query) {
     skipped.push_back(std::move(pending_.front()));
     pending_.pop_front();
   }

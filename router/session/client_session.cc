@@ -221,12 +221,46 @@ awaitable<void> ClientSession::handleQuery(wire::Frame frame) {
     co_return;
   }
   noteEffects(what);
+
+  // Protocol-level statements share one namespace with SQL PREPARE/EXECUTE.
+  auto named = statements_.find(what.prepareName);
+  if (!what.prepareName.empty() && named != statements_.end()) {
+    Pending failing(Reply::Query);
+    wire::appendError(failing.bytes, "42P05",
+                      "prepared statement \"" + what.prepareName + "\" already exists");
+    wire::MessageWriter(toBackend_).begin('Q').cstring(")").end();
+    pending_.push_back(std::move(failing));
+    co_return;
+  }
+  named = statements_.find(what.executeName);
+  if (!what.executeName.empty() && named != statements_.end()) {
+    executeUnderClientName(named->first, named->second, frame.bytes);
+    co_return;
+  }
   toBackend_.append(frame.bytes);
   enqueue(Reply::Query);
   // A simple query destroys the unnamed statement, the client's and the backend's.
   backend_->unnamedClient = 0;
   unnamed_ = Statement{};
   ++unnamedSeq_;
+}
+
+// SQL EXECUTE of a statement the client prepared with Parse: the backend
+// knows it under another name, so it is prepared under the client's name for
+// this one EXECUTE and closed again, out of the client's sight.
+void ClientSession::executeUnderClientName(const std::string& name, const Statement& statement,
+                                           std::string_view query) {
+  wire::MessageWriter(toBackend_).begin('P').cstring(name).raw(statement.parseRest).end();
+  wire::MessageWriter(toBackend_).begin('S').end();
+  toBackend_.append(query);
+  wire::MessageWriter(toBackend_).begin('C').byte('S').cstring(name).end();
+  wire::MessageWriter(toBackend_).begin('S').end();
+  enqueue(Reply::HiddenParse);
+  enqueue(Reply::HiddenSync);
+  enqueue(Reply::Query);
+  enqueue(Reply::HiddenClose);
+  enqueue(Reply::HiddenSync);
+  noteEffects(statement);
 }
 
 void ClientSession::noteEffects(const StatementClass& what) {

@@ -40,6 +40,8 @@ enum class Reply : uint8_t {
   Synthetic,    // the router sends `bytes` when this reaches the head
   LocalClose,   // like Synthetic, and the client statement `name` goes at that point
   CopyEnd,      // marks where the client ended a COPY; no reply
+  HiddenClose,  // CloseComplete of a statement the router closes itself, swallowed
+  HiddenSync,   // ReadyForQuery of a Sync the router added, swallowed
   ClientError,  // the backend's error is replaced by `bytes` (an error the router found)
 };
 
@@ -64,7 +66,9 @@ struct Pending {
   Reply kind;
   std::string name;         // client statement name for Parse entries
   std::string backendName;  // backend statement name for Parse entries
-  std::string bytes;        // for Synthetic, LocalClose and ClientError
+  // Synthetic, LocalClose: the reply. ClientError, Query: the error to show
+  // instead of the backend's (a Query then carries a statement made to fail).
+  std::string bytes;
   std::shared_ptr<Statement> closed;  // LocalClose: the statement, restored if skipped
 };
 
@@ -153,6 +157,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Records what running a statement implies for the session.
   void noteEffects(const StatementClass& what);
   void noteEffects(const Statement& statement);
+  void executeUnderClientName(const std::string& name, const Statement& statement,
+                              std::string_view query);
 
   // Extended protocol (extended.cc).
   awaitable<void> handleParse(wire::Frame frame);

@@ -66,6 +66,14 @@ void classifyStatement(const std::vector<Token>& tokens, size_t begin, size_t en
   if (isWord(first, "discard") && end - begin >= 2 && isWord(tokens[begin + 1], "all")) {
     out.deallocateAll = true;
   }
+  bool named = end - begin >= 2 && (tokens[begin + 1].kind == TokenKind::Identifier ||
+                                     tokens[begin + 1].kind == TokenKind::QuotedIdentifier);
+  if (isWord(first, "execute") && named) {
+    out.executeName = std::string(tokens[begin + 1].view());
+  }
+  if (isWord(first, "prepare") && named) {
+    out.prepareName = std::string(tokens[begin + 1].view());
+  }
   if (isWord(first, "deallocate")) {
     size_t i = begin + 1;
     if (i < end && isWord(tokens[i], "prepare")) {
@@ -121,6 +129,8 @@ StatementClass classify(std::string_view text) {
   // A deallocation by name is answered by the router only when it stands alone.
   if (out.statements != 1) {
     out.deallocateName.clear();
+    out.executeName.clear();
+    out.prepareName.clear();
   }
   return out;
 }

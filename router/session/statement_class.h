@@ -17,6 +17,8 @@ struct StatementClass {
   int statements = 0;             // top-level statements in the text
   std::string deallocateName;     // set when the text is exactly one `DEALLOCATE [PREPARE] name`
   bool deallocateAll = false;     // DEALLOCATE ALL or DISCARD ALL
+  std::string executeName;        // set when the text is exactly one `EXECUTE name ...`
+  std::string prepareName;        // set when the text is exactly one `PREPARE name ...`
   // Dotted (placeholder) setting names the text sets, e.g. "app.tenant".
   std::vector<std::string> customSettings;
 };
