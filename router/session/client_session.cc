@@ -83,6 +83,10 @@ void ClientSession::requestClose() {
 awaitable<void> ClientSession::terminate() {
   wire::appendError(out_, "57P01", "terminating connection due to administrator command",
                     "FATAL");
+  co_await terminateQuietly();
+}
+
+awaitable<void> ClientSession::terminateQuietly() {
   try {
     co_await flushClient();
   } catch (const std::exception&) {
@@ -94,6 +98,7 @@ awaitable<void> ClientSession::terminate() {
 
 awaitable<void> ClientSession::serve() {
   wire::Frame frame;
+  asio::steady_timer idleTimer(worker_.io());
   for (;;) {
     auto status = in_.next(frame);
     if (status == wire::FrameStatus::Bad) {
@@ -119,7 +124,14 @@ awaitable<void> ClientSession::serve() {
         co_await waitSignal(pumpProgress_);
       }
       releaseIdleMemory();
+      bool idleLimit = worker_.config().timeouts.clientIdle.count() > 0;
+      if (idleLimit) {
+        armIdleTimer(idleTimer);
+      }
       co_await client_->waitReadable();
+      if (idleLimit) {
+        idleTimer.cancel();
+      }
       char* data = in_.writable(4096);
       size_t n = co_await client_->readSome(data, in_.writableSize());
       in_.commit(n);
@@ -191,6 +203,27 @@ void ClientSession::releaseIdleMemory() {
   }
   std::string().swap(sending_);
   pending_.release();
+}
+
+// Closes the client after client_idle_ms without a message while no
+// transaction is open, as Postgres' idle_session_timeout does. While a reply is
+// still on its way or a transaction is open, the timer starts over.
+void ClientSession::armIdleTimer(asio::steady_timer& timer) {
+  timer.expires_after(worker_.config().timeouts.clientIdle);
+  timer.async_wait([weak = weak_from_this(), &timer](ErrorCode ec) {
+    auto self = weak.lock();
+    if (ec || !self || !self->client_) {
+      return;
+    }
+    if (!self->isIdle()) {
+      self->armIdleTimer(timer);
+      return;
+    }
+    wire::appendError(self->out_, "57P05", "terminating connection due to idle-session timeout",
+                      "FATAL");
+    asio::co_spawn(self->worker_.io(), [self] { return self->terminateQuietly(); },
+                   asio::detached);
+  });
 }
 
 void ClientSession::protocolViolation(std::string_view message) {

@@ -133,6 +133,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void requestClose();
   // Tells the client the router is shutting down and closes the connection.
   awaitable<void> terminate();
+  // Sends what is queued for the client, then closes the connection.
+  awaitable<void> terminateQuietly();
 
   uint64_t id() const { return id_; }
 
@@ -154,6 +156,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<void> handleQuery(wire::Frame frame);
   void protocolViolation(std::string_view message);
   void releaseIdleMemory();
+  void armIdleTimer(asio::steady_timer& timer);
   // Records what running a statement implies for the session.
   void noteEffects(const StatementClass& what);
   void noteEffects(const Statement& statement);
