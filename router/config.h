@@ -48,30 +48,30 @@ struct UserConfig {
 };
 
 struct NodeConfig {
-  std::string name;           // unique, e.g. "s0-primary"
-  std::string shard;          // shard this node belongs to, e.g. "s0"
-  std::string role;           // "primary" or "replica"
-  std::string host;           // TCP host, or a directory for a Unix socket
+  std::string name;   // unique, e.g. "s0-primary"
+  std::string shard;  // shard this node belongs to, e.g. "s0"
+  std::string role;   // "primary" or "replica"
+  std::string host;   // TCP host, or a directory for a Unix socket
   uint16_t port = 5432;
   bool isUnixSocket() const { return !host.empty() && host.front() == '/'; }
 };
 
 struct PoolConfig {
   PoolMode mode = PoolMode::Transaction;
-  int minSize = 0;     // per node, database and user
-  int maxSize = 10;    // per node, database and user, over all workers
+  int minSize = 0;   // per node, database and user
+  int maxSize = 10;  // per node, database and user, over all workers
   Millis connectTimeout{5000};
   Millis checkoutTimeout{5000};  // a client waiting longer gets 53300
   Millis idleTimeout{600000};    // close backends idle this long
   Millis lifetime{3600000};      // close backends older than this when idle
   BackendTls tls = BackendTls::Prefer;
-  std::string tlsRootCert;       // CA file for verify-full
+  std::string tlsRootCert;  // CA file for verify-full
 };
 
 struct TimeoutConfig {
-  Millis clientIdle{0};           // 0: never
-  Millis shutdownDrain{30000};    // SIGTERM waits this long for open transactions
-  Millis clientLogin{15000};      // startup and authentication must finish in this time
+  Millis clientIdle{0};         // 0: never
+  Millis shutdownDrain{30000};  // SIGTERM waits this long for open transactions
+  Millis clientLogin{15000};    // startup and authentication must finish in this time
 };
 
 struct LogConfig {

@@ -1,8 +1,8 @@
 // shardline: the router daemon.
-#include <boost/program_options.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <boost/program_options.hpp>
 
 #include <iostream>
 

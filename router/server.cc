@@ -1,9 +1,9 @@
 #include "router/server.h"
 
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <filesystem>
 #include <functional>
@@ -20,8 +20,8 @@ uint64_t cancelKey(int32_t pid, int32_t secret) {
 }
 }  // namespace
 
-void CancelRegistry::add(int32_t pid, int32_t secret,
-                         std::weak_ptr<session::ClientSession> session, Worker* worker) {
+void CancelRegistry::add(int32_t pid, int32_t secret, std::weak_ptr<session::ClientSession> session,
+                         Worker* worker) {
   std::lock_guard lock(mutex_);
   entries_[cancelKey(pid, secret)] = Entry{std::move(session), worker};
 }
@@ -131,8 +131,8 @@ std::string Server::start() {
 
   int count = config_.workers;
   for (int i = 0; i < count; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, config_, count, serverTls_.get(),
-                                                backendTls_.get(), cancels_));
+    workers_.push_back(
+        std::make_unique<Worker>(i, config_, count, serverTls_.get(), backendTls_.get(), cancels_));
     workers_.back()->start();
   }
   if (tcp_) {
@@ -155,15 +155,16 @@ Worker& Server::nextWorker() {
 void Server::dispatch(std::unique_ptr<net::Transport> transport, Worker& worker) {
   uint64_t id = nextId_++;
   auto client = std::make_shared<session::ClientSession>(worker, std::move(transport), id);
-  asio::co_spawn(worker.io(), [client] { return client->run(); }, asio::detached);
+  asio::co_spawn(
+      worker.io(), [client] { return client->run(); }, asio::detached);
 }
 
 awaitable<void> Server::acceptTcp(Tcp::acceptor& acceptor) {
   for (;;) {
     Worker& worker = nextWorker();
     ErrorCode ec;
-    Tcp::socket socket = co_await acceptor.async_accept(worker.io(),
-                                                        asio::redirect_error(use_awaitable, ec));
+    Tcp::socket socket =
+        co_await acceptor.async_accept(worker.io(), asio::redirect_error(use_awaitable, ec));
     if (ec == asio::error::operation_aborted) {
       co_return;
     }
@@ -179,8 +180,8 @@ awaitable<void> Server::acceptUnix(Local::acceptor& acceptor) {
   for (;;) {
     Worker& worker = nextWorker();
     ErrorCode ec;
-    Local::socket socket = co_await acceptor.async_accept(worker.io(),
-                                                          asio::redirect_error(use_awaitable, ec));
+    Local::socket socket =
+        co_await acceptor.async_accept(worker.io(), asio::redirect_error(use_awaitable, ec));
     if (ec == asio::error::operation_aborted) {
       co_return;
     }
@@ -230,7 +231,8 @@ void Server::drain() {
     asio::post(worker->io(), [w = worker.get()] {
       for (auto& [id, session] : w->sessions) {
         if (auto live = session.lock()) {
-          asio::co_spawn(w->io(), [live] { return live->terminate(); }, asio::detached);
+          asio::co_spawn(
+              w->io(), [live] { return live->terminate(); }, asio::detached);
         }
       }
     });

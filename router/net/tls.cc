@@ -1,8 +1,8 @@
 #include "router/net/tls.h"
 
-#include <boost/asio/ssl.hpp>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
+#include <boost/asio/ssl.hpp>
 
 namespace shardline::net {
 
@@ -85,8 +85,7 @@ std::unique_ptr<TlsTransport> upgrade(std::unique_ptr<Transport>& plain, ssl::co
 }  // namespace
 
 std::shared_ptr<ssl::context> makeServerTlsContext(const std::string& certFile,
-                                                   const std::string& keyFile,
-                                                   std::string& error) {
+                                                   const std::string& keyFile, std::string& error) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_server);
   ErrorCode ec;
   context->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -106,8 +105,7 @@ std::shared_ptr<ssl::context> makeServerTlsContext(const std::string& certFile,
   return context;
 }
 
-std::shared_ptr<ssl::context> makeClientTlsContext(const std::string& caFile,
-                                                   std::string& error) {
+std::shared_ptr<ssl::context> makeClientTlsContext(const std::string& caFile, std::string& error) {
   auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
   if (!caFile.empty()) {
     ErrorCode ec;

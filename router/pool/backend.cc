@@ -31,12 +31,9 @@ void appendPasswordMessage(std::string& out, std::string_view password) {
 
 }  // namespace
 
-awaitable<Backend::ConnectResult> Backend::connect(const NodeConfig& node,
-                                                   const std::string& database,
-                                                   const UserConfig& user,
-                                                   const StartupParameters& startup,
-                                                   const PoolConfig& pool,
-                                                   asio::ssl::context* tls) {
+awaitable<Backend::ConnectResult> Backend::connect(
+    const NodeConfig& node, const std::string& database, const UserConfig& user,
+    const StartupParameters& startup, const PoolConfig& pool, asio::ssl::context* tls) {
   ConnectResult result;
   try {
     auto transport = co_await net::connectTo(node.host, node.port, pool.connectTimeout);
@@ -157,7 +154,8 @@ std::string Backend::answerAuth(int32_t method, std::string_view body, const Use
       if (body.size() < 4) {
         return connectError(*node_, "malformed md5 request");
       }
-      appendPasswordMessage(out, auth::md5Response(user.backendPassword, user.name, body.substr(0, 4)));
+      appendPasswordMessage(out,
+                            auth::md5Response(user.backendPassword, user.name, body.substr(0, 4)));
       break;
     case kAuthSasl: {
       if (body.find("SCRAM-SHA-256") == std::string_view::npos) {

@@ -76,9 +76,7 @@ class Backend {
   const NodeConfig& node() const { return *node_; }
   int32_t pid() const { return pid_; }
   int32_t secret() const { return secret_; }
-  const std::vector<std::pair<std::string, std::string>>& parameters() const {
-    return parameters_;
-  }
+  const std::vector<std::pair<std::string, std::string>>& parameters() const { return parameters_; }
   Clock::time_point createdAt() const { return createdAt_; }
   // The startup parameters this backend was opened with.
   const StartupParameters& startupParameters() const { return startup_; }

@@ -80,8 +80,8 @@ awaitable<Checkout> Pool::connectNew(const StartupParameters& startup) {
     wakeOne();
     co_return Checkout{nullptr, std::move(result.errorBytes)};
   }
-  spdlog::debug("pool node={} db={} user={}: opened backend pid {}", key_.node->name,
-                key_.database, key_.user->name, result.backend->pid());
+  spdlog::debug("pool node={} db={} user={}: opened backend pid {}", key_.node->name, key_.database,
+                key_.user->name, result.backend->pid());
   co_return Checkout{std::move(result.backend), {}};
 }
 

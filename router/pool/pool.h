@@ -27,9 +27,9 @@ struct Checkout {
 };
 
 struct PoolStats {
-  int open = 0;      // idle, in use and connecting
+  int open = 0;  // idle, in use and connecting
   int idle = 0;
-  int waiting = 0;   // clients queued for a backend
+  int waiting = 0;  // clients queued for a backend
   uint64_t checkouts = 0;
   uint64_t timeouts = 0;
 };

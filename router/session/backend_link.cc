@@ -34,8 +34,7 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wai
   if (pool_ == nullptr) {
     pool_ = &worker_.pools().get(*worker_.config().primaryNode(), database_, *user_);
   }
-  pool::Checkout checkout =
-      co_await pool_->acquire(startupSettings_, wait == BackendWait::Queue);
+  pool::Checkout checkout = co_await pool_->acquire(startupSettings_, wait == BackendWait::Queue);
   if (!checkout.backend && checkout.errorBytes.empty()) {
     co_return false;  // none free, and the caller chose not to wait
   }
@@ -56,8 +55,8 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wai
   spdlog::debug("{} node={} attached backend pid {}", prefix_, backend_->node().name,
                 backend_->pid());
   pumping_ = true;
-  asio::co_spawn(worker_.io(), [self = shared_from_this()] { return self->pump(); },
-                 asio::detached);
+  asio::co_spawn(
+      worker_.io(), [self = shared_from_this()] { return self->pump(); }, asio::detached);
   co_return true;
 }
 
@@ -69,7 +68,8 @@ awaitable<std::string> ClientSession::restoreState(bool force) {
   }
   pool::HiddenResult result;
   try {
-    result = co_await backend_->runHidden(restoreMessages(state_.settings, customSettings_), kRestoreSyncs);
+    result = co_await backend_->runHidden(restoreMessages(state_.settings, customSettings_),
+                                          kRestoreSyncs);
   } catch (const std::exception& e) {
     backend_->broken = true;
     wire::appendError(result.errorBytes, "08006",
@@ -381,8 +381,8 @@ awaitable<void> ClientSession::cleanupOnClose() {
   if (!backend_) {
     co_return;
   }
-  bool reusable = !backend_->broken && pending_.empty() && !inPipeline_ &&
-                  backend_->reader().empty();
+  bool reusable =
+      !backend_->broken && pending_.empty() && !inPipeline_ && backend_->reader().empty();
   if (reusable) {
     std::string cleanup;
     int syncs = 0;

@@ -14,8 +14,7 @@ constexpr size_t kMaxPendingReplies = 1024;
 constexpr size_t kMaxOutput = 1 << 20;
 }  // namespace
 
-ClientSession::ClientSession(Worker& worker, std::unique_ptr<net::Transport> transport,
-                             uint64_t id)
+ClientSession::ClientSession(Worker& worker, std::unique_ptr<net::Transport> transport, uint64_t id)
     : worker_(worker),
       client_(std::move(transport)),
       in_(worker.config().maxMessageBytes),
@@ -75,14 +74,13 @@ awaitable<void> ClientSession::run() {
 void ClientSession::requestClose() {
   closeRequested_ = true;
   if (isIdle()) {
-    asio::co_spawn(worker_.io(), [self = shared_from_this()] { return self->terminate(); },
-                   asio::detached);
+    asio::co_spawn(
+        worker_.io(), [self = shared_from_this()] { return self->terminate(); }, asio::detached);
   }
 }
 
 awaitable<void> ClientSession::terminate() {
-  wire::appendError(out_, "57P01", "terminating connection due to administrator command",
-                    "FATAL");
+  wire::appendError(out_, "57P01", "terminating connection due to administrator command", "FATAL");
   co_await terminateQuietly();
 }
 
@@ -221,8 +219,8 @@ void ClientSession::armIdleTimer(asio::steady_timer& timer) {
     }
     wire::appendError(self->out_, "57P05", "terminating connection due to idle-session timeout",
                       "FATAL");
-    asio::co_spawn(self->worker_.io(), [self] { return self->terminateQuietly(); },
-                   asio::detached);
+    asio::co_spawn(
+        self->worker_.io(), [self] { return self->terminateQuietly(); }, asio::detached);
   });
 }
 

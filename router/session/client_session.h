@@ -47,9 +47,9 @@ enum class Reply : uint8_t {
 
 // A prepared statement as the client named it.
 struct Statement {
-  std::string backendName;  // "sl_<hash of text and types>"
-  std::string parseRest;    // Parse body after the name: query, parameter types
-  bool verified = false;    // a backend has accepted it; until then a failed prepare drops it
+  std::string backendName;       // "sl_<hash of text and types>"
+  std::string parseRest;         // Parse body after the name: query, parameter types
+  bool verified = false;         // a backend has accepted it; until then a failed prepare drops it
   bool changesSettings = false;  // running it may change session settings
   bool pinsBackend = false;      // running it ties the client to its backend
   std::string deallocates;       // it is `DEALLOCATE name`: the client statement it removes
@@ -118,7 +118,6 @@ class ReplyQueue {
   std::vector<Pending> items_;
   size_t head_ = 0;
 };
-
 
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
  public:
@@ -219,21 +218,21 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // The backend while one is attached.
   pool::Pool* pool_ = nullptr;
   std::unique_ptr<pool::Backend> backend_;
-  std::string toBackend_;       // messages gathered from one client read
+  std::string toBackend_;  // messages gathered from one client read
   ReplyQueue pending_;
   bool pumping_ = false;
-  bool pumpWaiting_ = false;    // the pump is idle in a read from the backend
+  bool pumpWaiting_ = false;  // the pump is idle in a read from the backend
   bool releasing_ = false;
   asio::steady_timer pumpDone_;
   asio::steady_timer pumpProgress_;  // cancelled by the pump after each batch of replies
-  char txStatus_ = 'I';         // as the client last saw it
-  bool inPipeline_ = false;     // extended messages sent since the last Sync
-  bool skipToSync_ = false;     // after an error the router found itself
-  bool pinned_ = false;         // backend tied to this client until it leaves
+  char txStatus_ = 'I';              // as the client last saw it
+  bool inPipeline_ = false;          // extended messages sent since the last Sync
+  bool skipToSync_ = false;          // after an error the router found itself
+  bool pinned_ = false;              // backend tied to this client until it leaves
   bool settingsTouched_ = false;
   bool closing_ = false;
   bool closeRequested_ = false;
-  bool copyIn_ = false;         // the backend is in copy-in and ignores Sync
+  bool copyIn_ = false;  // the backend is in copy-in and ignores Sync
   // Portals bound to a `DEALLOCATE name` of a client statement: name by portal.
   std::unordered_map<std::string, std::string> deallocatePortals_;
 

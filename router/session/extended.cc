@@ -90,8 +90,7 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
     co_return;
   }
   if (statements_.count(clientName) != 0) {
-    failInPipeline(
-        errorBytes("42P05", "prepared statement \"" + clientName + "\" already exists"));
+    failInPipeline(errorBytes("42P05", "prepared statement \"" + clientName + "\" already exists"));
     co_return;
   }
   if (backend_->prepared.count(statement.backendName) != 0) {

@@ -33,7 +33,6 @@ int orderOf(const std::string& name) {
 
 }  // namespace
 
-
 uint64_t fingerprintOf(const std::vector<Setting>& settings) {
   if (settings.empty()) {
     return 0;

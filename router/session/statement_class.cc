@@ -67,7 +67,7 @@ void classifyStatement(const std::vector<Token>& tokens, size_t begin, size_t en
     out.deallocateAll = true;
   }
   bool named = end - begin >= 2 && (tokens[begin + 1].kind == TokenKind::Identifier ||
-                                     tokens[begin + 1].kind == TokenKind::QuotedIdentifier);
+                                    tokens[begin + 1].kind == TokenKind::QuotedIdentifier);
   if (isWord(first, "execute") && named) {
     out.executeName = std::string(tokens[begin + 1].view());
   }

@@ -12,13 +12,14 @@
 namespace shardline::session {
 
 struct StatementClass {
-  bool changesSettings = false;   // SET, RESET, DISCARD, set_config(...), SET ROLE, ...
-  bool pinsBackend = false;       // LISTEN, session advisory locks, PREPARE, temp tables, WITH HOLD cursors
-  int statements = 0;             // top-level statements in the text
-  std::string deallocateName;     // set when the text is exactly one `DEALLOCATE [PREPARE] name`
-  bool deallocateAll = false;     // DEALLOCATE ALL or DISCARD ALL
-  std::string executeName;        // set when the text is exactly one `EXECUTE name ...`
-  std::string prepareName;        // set when the text is exactly one `PREPARE name ...`
+  bool changesSettings = false;  // SET, RESET, DISCARD, set_config(...), SET ROLE, ...
+  bool pinsBackend =
+      false;           // LISTEN, session advisory locks, PREPARE, temp tables, WITH HOLD cursors
+  int statements = 0;  // top-level statements in the text
+  std::string deallocateName;  // set when the text is exactly one `DEALLOCATE [PREPARE] name`
+  bool deallocateAll = false;  // DEALLOCATE ALL or DISCARD ALL
+  std::string executeName;     // set when the text is exactly one `EXECUTE name ...`
+  std::string prepareName;     // set when the text is exactly one `PREPARE name ...`
   // Dotted (placeholder) setting names the text sets, e.g. "app.tenant".
   std::vector<std::string> customSettings;
 };

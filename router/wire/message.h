@@ -14,7 +14,7 @@
 namespace shardline::wire {
 
 // Codes of the special startup-phase requests (sent where a protocol version would be).
-constexpr uint32_t kProtocolV3 = 196608;         // 3.0
+constexpr uint32_t kProtocolV3 = 196608;  // 3.0
 constexpr uint32_t kSslRequestCode = 80877103;
 constexpr uint32_t kGssEncRequestCode = 80877104;
 constexpr uint32_t kCancelRequestCode = 80877102;

@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   sql::Shape shape = sql::normalize(lexed);
   (void)shape;
   for (auto statement : sql::splitStatements(text)) {
-    if (statement.data() < text.data() || statement.data() + statement.size() > text.data() + size) {
+    if (statement.data() < text.data() ||
+        statement.data() + statement.size() > text.data() + size) {
       __builtin_trap();
     }
   }

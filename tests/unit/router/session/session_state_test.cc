@@ -32,8 +32,8 @@ TEST_CASE("read-back keeps session settings, role and a changed session user, in
 }
 
 TEST_CASE("no settings and role none give the fresh fingerprint 0") {
-  SessionState state = readBack({row("x", "role", "none"), row("r", "session_authorization", "demo")},
-                                "demo");
+  SessionState state =
+      readBack({row("x", "role", "none"), row("r", "session_authorization", "demo")}, "demo");
   CHECK(state.settings.empty());
   CHECK(state.fingerprint == 0);
 }
@@ -46,8 +46,7 @@ TEST_CASE("another session user is kept and applied first") {
 }
 
 TEST_CASE("placeholder settings read back by name are kept unless empty") {
-  SessionState state =
-      readBack({row("c", "app.tenant", "5"), row("c", "app.other", "")}, "demo");
+  SessionState state = readBack({row("c", "app.tenant", "5"), row("c", "app.other", "")}, "demo");
   REQUIRE(state.settings.size() == 1);
   CHECK(state.settings[0] == Setting{"app.tenant", "5"});
 }
