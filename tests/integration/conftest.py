@@ -147,7 +147,9 @@ def render_config(port, socket_dir, mode="transaction", max_size=10, checkout_ti
 
 @pytest.fixture(scope="session")
 def workdir():
-    d = tempfile.mkdtemp(prefix="sl-it-")
+    """Configs and logs of the routers the tests start (SHARDLINE_IT_WORKDIR to choose)."""
+    d = os.environ.get("SHARDLINE_IT_WORKDIR") or tempfile.mkdtemp(prefix="sl-it-")
+    os.makedirs(d, exist_ok=True)
     yield d
 
 
