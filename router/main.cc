@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "router/config.h"
+#include "router/route/route_command.h"
 #include "router/server.h"
 
 namespace po = boost::program_options;
@@ -30,6 +31,9 @@ bool setUpLogging(const shardline::LogConfig& log) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "route") {
+    return shardline::route::runRouteCommand(argc - 1, argv + 1);
+  }
   po::options_description options("shardline options");
   options.add_options()("help,h", "show this help")(
       "config,c", po::value<std::string>()->default_value("shardline.toml"), "configuration file")(

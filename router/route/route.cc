@@ -1,0 +1,455 @@
+#include "router/route/route.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "shardmap/key.h"
+
+namespace shardline::route {
+
+namespace {
+
+using shardmap::Key;
+using shardmap::KeyType;
+using shardmap::Placement;
+using shardmap::ShardMap;
+using shardmap::Table;
+using sql::Analysis;
+using sql::StatementKind;
+using sql::TableRef;
+using sql::ValueRef;
+
+using Keys = std::vector<Key>;
+
+uint32_t readBig32(std::string_view bytes, size_t at) {
+  return (uint32_t(uint8_t(bytes[at])) << 24) | (uint32_t(uint8_t(bytes[at + 1])) << 16) |
+         (uint32_t(uint8_t(bytes[at + 2])) << 8) | uint32_t(uint8_t(bytes[at + 3]));
+}
+
+// The elements of an array in text form ({1,2,"a b"}); NULL elements are left out.
+std::optional<std::vector<std::string>> textArrayElements(std::string_view text) {
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}') {
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  std::string item;
+  bool quoted = false;
+  bool wasQuoted = false;
+  for (size_t i = 1; i + 1 < text.size(); ++i) {
+    char c = text[i];
+    if (quoted && c == '\\' && i + 2 < text.size()) {
+      item += text[++i];
+    } else if (c == '"') {
+      quoted = !quoted;
+      wasQuoted = true;
+    } else if (c == ',' && !quoted) {
+      if (wasQuoted || item != "NULL") {
+        out.push_back(item);
+      }
+      item.clear();
+      wasQuoted = false;
+    } else if (c == '{' && !quoted) {
+      return std::nullopt;  // multidimensional: not a list of keys
+    } else {
+      item += c;
+    }
+  }
+  if (wasQuoted || (!item.empty() && item != "NULL")) {
+    out.push_back(item);
+  }
+  return out;
+}
+
+// The elements of a one-dimensional array in binary form.
+std::optional<std::vector<std::string>> binaryArrayElements(std::string_view bytes) {
+  if (bytes.size() < 12) {
+    return std::nullopt;
+  }
+  uint32_t dimensions = readBig32(bytes, 0);
+  if (dimensions == 0) {
+    return std::vector<std::string>{};
+  }
+  if (dimensions != 1 || bytes.size() < 20) {
+    return std::nullopt;
+  }
+  uint32_t count = readBig32(bytes, 12);
+  size_t at = 20;
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (at + 4 > bytes.size()) {
+      return std::nullopt;
+    }
+    auto length = int32_t(readBig32(bytes, at));
+    at += 4;
+    if (length < 0) {
+      continue;
+    }
+    if (at + size_t(length) > bytes.size()) {
+      return std::nullopt;
+    }
+    out.emplace_back(bytes.substr(at, size_t(length)));
+    at += size_t(length);
+  }
+  return out;
+}
+
+std::optional<Key> parseKey(KeyType type, std::string_view value, bool binary) {
+  auto parsed =
+      binary ? shardmap::parseKeyBinary(type, value) : shardmap::parseKeyText(type, value);
+  if (!parsed.ok()) {
+    return std::nullopt;
+  }
+  return parsed.value();
+}
+
+// The keys a value stands for in this execution; nullopt when not known
+// (an expression, a missing parameter, NULL, or a value not of the key's type).
+std::optional<Keys> keysOf(const ValueRef& value, KeyType type, const RouteInput& in) {
+  std::string text;
+  bool binary = false;
+  if (value.source == ValueRef::Source::Constant && value.index < in.shape.constants.size()) {
+    text = std::string(in.shape.constants[value.index].view());
+    if (value.negated) {
+      text.insert(text.begin(), '-');
+    }
+  } else if (value.source == ValueRef::Source::Parameter && value.index >= 1 &&
+             value.index <= in.parameters.size() && in.parameters[value.index - 1].value) {
+    text = *in.parameters[value.index - 1].value;
+    binary = in.parameters[value.index - 1].binary;
+  } else {
+    return std::nullopt;
+  }
+  if (!value.array) {
+    auto key = parseKey(type, text, binary);
+    return key ? std::optional<Keys>(Keys{*key}) : std::nullopt;
+  }
+  auto elements = binary ? binaryArrayElements(text) : textArrayElements(text);
+  if (!elements) {
+    return std::nullopt;
+  }
+  Keys keys;
+  for (const auto& element : *elements) {
+    auto key = parseKey(type, element, binary);
+    if (!key) {
+      return std::nullopt;
+    }
+    keys.push_back(*key);
+  }
+  return keys;
+}
+
+struct Resolved {
+  const TableRef* ref;
+  const Table* table;  // null: a table the map does not name
+};
+
+std::string qualified(const TableRef& ref, const std::string& searchSchema) {
+  return (ref.schema.empty() ? searchSchema : ref.schema) + "." + ref.name;
+}
+
+std::vector<Resolved> resolveTables(const ShardMap& map, const Analysis& analysis,
+                                    const std::string& searchSchema) {
+  std::vector<Resolved> out;
+  for (const TableRef& ref : analysis.tables) {
+    const std::string& schema = ref.schema.empty() ? searchSchema : ref.schema;
+    out.push_back(Resolved{&ref, map.findTable(schema, ref.name)});
+  }
+  return out;
+}
+
+void addShard(Route& route, ShardIndex shard) {
+  if (std::find(route.shards.begin(), route.shards.end(), shard) == route.shards.end()) {
+    route.shards.push_back(shard);
+  }
+}
+
+Route fail(std::string_view sqlstate, std::string message) {
+  Route route;
+  route.error = RouteError{sqlstate, std::move(message)};
+  return route;
+}
+
+Route allShards(const ShardMap& map, std::string reason) {
+  Route route;
+  route.all = true;
+  for (ShardIndex i = 0; i < map.shards().size(); ++i) {
+    route.shards.push_back(i);
+  }
+  route.reason = std::move(reason);
+  return route;
+}
+
+Route oneShard(ShardIndex shard, std::string reason) {
+  Route route;
+  route.shards.push_back(shard);
+  route.reason = std::move(reason);
+  return route;
+}
+
+Route anyShard(const ShardMap& map, std::string reason) {
+  Route route = oneShard(map.defaultShard(), std::move(reason));
+  route.any = true;
+  return route;
+}
+
+// A hint in a comment wins over everything the statement says.
+std::optional<Route> fromHints(const ShardMap& map, const RouteInput& in,
+                               const std::vector<Resolved>& tables) {
+  if (!in.hints.error.empty()) {
+    return fail(kBadHint, in.hints.error);
+  }
+  for (const auto& hint : in.hints.items) {
+    const std::string& name = hint.key;
+    const std::string& value = hint.value;
+    if (name == "shard") {
+      auto shard = map.findShard(value);
+      if (!shard) {
+        return fail(kBadHint, "shardline hint names unknown shard \"" + value + "\"");
+      }
+      return oneShard(*shard, "hint shard=" + value);
+    }
+    if (name == "key") {
+      KeyType type = KeyType::BigInt;
+      for (const auto& resolved : tables) {
+        if (resolved.table != nullptr && resolved.table->placement == Placement::Sharded) {
+          type = resolved.table->keyType;
+          break;
+        }
+      }
+      auto key = parseKey(type, value, false);
+      if (!key) {
+        key = parseKey(KeyType::Text, value, false);
+      }
+      uint32_t slot = map.slotForKey(*key);
+      return oneShard(map.shardForSlot(slot),
+                      "hint key=" + value + " -> slot " + std::to_string(slot));
+    }
+  }
+  return std::nullopt;
+}
+
+// INSERT ... VALUES into a sharded table: each row to the shard of its key.
+Route routeInsert(const ShardMap& map, const RouteInput& in, const TableRef& ref,
+                  const Table& table) {
+  const auto& insert = in.analysis.insert;
+  std::string name = qualified(ref, in.searchSchema);
+  if (insert.fromSelect || insert.defaultValues) {
+    return fail(kNotSupported, "INSERT into sharded table " + name +
+                                   " needs VALUES rows that give " + table.keyColumn);
+  }
+  auto column = std::find(insert.columns.begin(), insert.columns.end(), table.keyColumn);
+  if (insert.columns.empty()) {
+    // TODO: the column order of the table, read from the catalog, would route this.
+    return fail(kNeedsColumnList, "INSERT into sharded table " + name +
+                                      " needs a column list that names " + table.keyColumn);
+  }
+  if (column == insert.columns.end()) {
+    return fail(kMissingKey,
+                "INSERT into sharded table " + name + " does not give its key " + table.keyColumn);
+  }
+  size_t position = size_t(column - insert.columns.begin());
+  Route route;
+  for (const auto& row : insert.rows) {
+    auto keys = position < row.size() ? keysOf(row[position], table.keyType, in) : std::nullopt;
+    if (!keys || keys->size() != 1) {
+      return fail(kMissingKey, "INSERT into sharded table " + name + ": the value of " +
+                                   table.keyColumn + " must be a constant or a parameter");
+    }
+    ShardIndex shard = map.shardForSlot(map.slotForKey(keys->front()));
+    route.rowShards.push_back(shard);
+    addShard(route, shard);
+  }
+  std::sort(route.shards.begin(), route.shards.end());
+  route.reason = "INSERT rows by " + name + "." + table.keyColumn;
+  if (route.shards.size() <= 1) {
+    route.rowShards.clear();
+  }
+  return route;
+}
+
+std::optional<std::string> mergeNeeded(const Analysis& analysis) {
+  const auto& s = analysis.select;
+  if (s.orderBy) {
+    return "ORDER BY";
+  }
+  if (s.limit || s.offset) {
+    return "LIMIT/OFFSET";
+  }
+  if (s.distinct || s.distinctOn) {
+    return "DISTINCT";
+  }
+  if (s.groupBy || s.having || s.aggregates) {
+    return "aggregates";
+  }
+  if (s.windowFunctions) {
+    return "window functions";
+  }
+  if (s.setOperation) {
+    return "UNION/INTERSECT/EXCEPT";
+  }
+  return std::nullopt;
+}
+
+// Reads, UPDATE and DELETE: the shards every sharded table's key pins.
+Route routeByPins(const ShardMap& map, const RouteInput& in, const std::vector<Resolved>& tables) {
+  Route route;
+  std::string unpinned;
+  for (const auto& resolved : tables) {
+    if (resolved.table == nullptr || resolved.table->placement != Placement::Sharded) {
+      continue;
+    }
+    const Table& table = *resolved.table;
+    const sql::ColumnPin* pin = resolved.ref->pin(table.keyColumn);
+    std::optional<Keys> keys;
+    if (pin != nullptr) {
+      keys = Keys{};
+      for (const auto& value : pin->values) {
+        auto some = keysOf(value, table.keyType, in);
+        if (!some) {
+          keys.reset();
+          break;
+        }
+        keys->insert(keys->end(), some->begin(), some->end());
+      }
+    }
+    if (!keys) {
+      unpinned = qualified(*resolved.ref, in.searchSchema);
+      break;
+    }
+    for (const Key& key : *keys) {
+      addShard(route, map.shardForSlot(map.slotForKey(key)));
+    }
+    route.reason += (route.reason.empty() ? "" : ", ") + qualified(*resolved.ref, in.searchSchema) +
+                    "." + table.keyColumn + " pinned";
+  }
+  if (!unpinned.empty()) {
+    Route all = allShards(map, "no key for " + unpinned);
+    return all;
+  }
+  std::sort(route.shards.begin(), route.shards.end());
+  if (route.shards.empty()) {
+    // Keys that match nothing (an empty IN list): any shard answers with no rows.
+    return anyShard(map, "no row can match");
+  }
+  return route;
+}
+
+Route decideStatement(const ShardMap& map, const RouteInput& in) {
+  const Analysis& analysis = in.analysis;
+  if (!analysis.ok()) {
+    return anyShard(map, "not parsed: the default shard reports the error");
+  }
+  std::vector<Resolved> tables = resolveTables(map, analysis, in.searchSchema);
+  if (auto hinted = fromHints(map, in, tables)) {
+    return *hinted;
+  }
+
+  // Which kinds of tables the statement touches.
+  const Resolved* sharded = nullptr;
+  bool referenceWritten = false;
+  bool referenceRead = false;
+  for (const auto& resolved : tables) {
+    if (resolved.table == nullptr) {
+      continue;
+    }
+    if (resolved.table->placement == Placement::Reference) {
+      referenceWritten = referenceWritten || resolved.ref->written;
+      referenceRead = true;
+      continue;
+    }
+    if (sharded != nullptr && sharded->table->colocationGroup != resolved.table->colocationGroup) {
+      // Decided from the statement's shape alone, never from where its keys happen to hash.
+      return fail(kNotColocated,
+                  "tables " + qualified(*sharded->ref, in.searchSchema) + " and " +
+                      qualified(*resolved.ref, in.searchSchema) +
+                      " are sharded but not colocated: a statement may use only colocated "
+                      "sharded tables");
+    }
+    if (sharded == nullptr) {
+      sharded = &resolved;
+    }
+  }
+
+  if (analysis.kind == StatementKind::Ddl) {
+    if (sharded != nullptr || referenceRead) {
+      return allShards(map, "DDL on a sharded or reference table goes to every shard");
+    }
+    return anyShard(map, "DDL on tables the map does not name: the default shard");
+  }
+  if (sharded == nullptr) {
+    if (referenceWritten) {
+      return allShards(map, "write to a reference table goes to every shard");
+    }
+    return anyShard(map, referenceRead ? "reference tables only: any shard"
+                                       : "no sharded table: the default shard");
+  }
+
+  const Table& table = *sharded->table;
+  std::string name = qualified(*sharded->ref, in.searchSchema);
+  if (analysis.kind == StatementKind::Update || analysis.kind == StatementKind::Merge) {
+    const auto& set = analysis.update.setColumns;
+    if (std::find(set.begin(), set.end(), table.keyColumn) != set.end()) {
+      return fail(kKeyChange, "cannot change the shard key " + name + "." + table.keyColumn +
+                                  ": a row cannot move to another shard");
+    }
+  }
+  if (analysis.kind == StatementKind::Insert && analysis.target >= 0 &&
+      &analysis.tables[size_t(analysis.target)] == sharded->ref) {
+    return routeInsert(map, in, *sharded->ref, table);
+  }
+  if (analysis.kind == StatementKind::Copy) {
+    if (analysis.copy.direction == sql::CopyDirection::From) {
+      Route route = allShards(map, "COPY FROM into " + name + ": rows split by " + table.keyColumn);
+      route.splitCopy = true;
+      return route;
+    }
+    return allShards(map, "COPY TO from " + name + ": every shard's rows");
+  }
+
+  Route route = routeByPins(map, in, tables);
+  bool writes = !analysis.readOnly;
+  if (route.shards.size() > 1 && writes && !in.allowMultishardWrites) {
+    return fail(kMissingKey, std::string(sql::statementKindName(analysis.kind)) +
+                                 " on sharded table " + name + " without its key " +
+                                 table.keyColumn +
+                                 " would write on several shards (allow_multishard_writes is off)");
+  }
+  if (route.shards.size() > 1 && !writes && analysis.kind == StatementKind::Select) {
+    if (auto merge = mergeNeeded(analysis)) {
+      return fail(kNotSupported, *merge + " across shards is not supported yet (table " + name +
+                                     " without its key " + table.keyColumn + ")");
+    }
+  }
+  return route;
+}
+
+}  // namespace
+
+Route decide(const ShardMap& map, const RouteInput& input) {
+  if (input.analysis.kind == StatementKind::Explain && input.analysis.explain.statement) {
+    RouteInput inner{*input.analysis.explain.statement,
+                     input.shape,
+                     input.hints,
+                     input.parameters,
+                     input.searchSchema,
+                     input.allowMultishardWrites};
+    return decideStatement(map, inner);
+  }
+  return decideStatement(map, input);
+}
+
+std::string describe(const ShardMap& map, const Route& route) {
+  if (route.error) {
+    return "error " + std::string(route.error->sqlstate) + ": " + route.error->message;
+  }
+  if (route.all) {
+    return "all";
+  }
+  std::string out;
+  for (ShardIndex shard : route.shards) {
+    out += (out.empty() ? "" : ",") + map.shard(shard).name;
+  }
+  return route.any ? "any (" + out + ")" : out;
+}
+
+}  // namespace shardline::route
