@@ -45,6 +45,8 @@ class Pool {
   // With `queue` false, returns an empty Checkout (no backend, no error)
   // instead of waiting.
   awaitable<Checkout> acquire(const StartupParameters& startup, bool queue = true);
+  // The most recently used idle backend opened with `startup`, if any; never waits.
+  std::unique_ptr<Backend> takeIdle(const StartupParameters& startup);
   // Returns a clean, idle backend (status 'I', nothing unread) for reuse.
   void release(std::unique_ptr<Backend> backend);
   // Closes a backend that cannot be reused and frees its slot.
@@ -66,7 +68,6 @@ class Pool {
   };
 
   awaitable<Checkout> connectNew(const StartupParameters& startup);
-  std::unique_ptr<Backend> takeIdle(const StartupParameters& startup);
   bool wakeOne();
 
   PoolKey key_;

@@ -52,12 +52,41 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wai
     }
     co_return false;
   }
+  startPump();
+  co_return true;
+}
+
+// The common case without suspending: a backend is attached already, or an
+// idle one with this client's settings is in the pool.
+bool ClientSession::attachNow() {
+  if (releasing_) {
+    return false;
+  }
+  if (backend_) {
+    return true;
+  }
+  if (pool_ == nullptr) {
+    return false;
+  }
+  std::unique_ptr<pool::Backend> idle = pool_->takeIdle(startupSettings_);
+  if (!idle) {
+    return false;
+  }
+  if (idle->stateFingerprint != state_.fingerprint) {
+    pool_->release(std::move(idle));  // settings must be restored: the slow path does it
+    return false;
+  }
+  backend_ = std::move(idle);
+  startPump();
+  return true;
+}
+
+void ClientSession::startPump() {
   spdlog::debug("{} node={} attached backend pid {}", prefix_, backend_->node().name,
                 backend_->pid());
   pumping_ = true;
   asio::co_spawn(
       worker_.io(), [self = shared_from_this()] { return self->pump(); }, asio::detached);
-  co_return true;
 }
 
 // Puts the client's settings on the backend unless it has them already.

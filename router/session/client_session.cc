@@ -166,7 +166,10 @@ awaitable<void> ClientSession::handle(wire::Frame frame) {
   } else if (type == 'E') {
     co_await handleExecute(frame);
   } else if (type == 'F') {
-    bool attached = co_await ensureBackend(Reply::Query);
+    bool attached = attachNow();
+    if (!attached) {
+      attached = co_await ensureBackend(Reply::Query);
+    }
     if (attached) {
       toBackend_.append(frame.bytes);
       enqueue(Reply::Query);
@@ -247,7 +250,10 @@ awaitable<void> ClientSession::handleQuery(wire::Frame frame) {
     }
   }
 
-  bool done = co_await ensureBackend(Reply::Query);
+  bool done = attachNow();
+  if (!done) {
+    done = co_await ensureBackend(Reply::Query);
+  }
   if (!done) {
     co_return;
   }

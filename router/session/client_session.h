@@ -176,6 +176,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   // Backend attachment and the pump (backend_link.cc).
   awaitable<bool> ensureBackend(Reply failureReply, BackendWait wait = BackendWait::Queue);
+  bool attachNow();
+  void startPump();
   awaitable<void> pump();
   void onBackendFrame(wire::Frame frame);
   void popThroughSync();

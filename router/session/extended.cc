@@ -66,7 +66,10 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
   // A named Parse opening a pipeline takes a backend only if one is free at once.
   bool opensPipeline = !backend_ && !inPipeline_ && !name.empty();
   if (opensPipeline && statements_.count(clientName) == 0) {
-    bool attached = co_await ensureBackend(Reply::Parse, BackendWait::OnlyIfFree);
+    bool attached = attachNow();
+    if (!attached) {
+      attached = co_await ensureBackend(Reply::Parse, BackendWait::OnlyIfFree);
+    }
     if (!attached) {
       if (!skipToSync_) {
         deferParse(clientName, query, std::move(statement));
@@ -74,7 +77,10 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
       co_return;
     }
   } else {
-    bool attached = co_await ensureBackend(Reply::Parse);
+    bool attached = attachNow();
+    if (!attached) {
+      attached = co_await ensureBackend(Reply::Parse);
+    }
     if (!attached) {
       co_return;
     }
@@ -160,7 +166,10 @@ awaitable<void> ClientSession::handleBind(wire::Frame frame) {
     protocolViolation("invalid Bind message");
     co_return;
   }
-  bool attached = co_await ensureBackend(Reply::Bind);
+  bool attached = attachNow();
+  if (!attached) {
+    attached = co_await ensureBackend(Reply::Bind);
+  }
   if (!attached) {
     co_return;
   }
@@ -207,7 +216,10 @@ awaitable<void> ClientSession::handleExecute(wire::Frame frame) {
     protocolViolation("invalid Execute message");
     co_return;
   }
-  bool attached = co_await ensureBackend(Reply::Execute);
+  bool attached = attachNow();
+  if (!attached) {
+    attached = co_await ensureBackend(Reply::Execute);
+  }
   if (!attached) {
     co_return;
   }
@@ -234,7 +246,10 @@ awaitable<void> ClientSession::handleDescribe(wire::Frame frame) {
     protocolViolation("invalid Describe message");
     co_return;
   }
-  bool attached = co_await ensureBackend(Reply::Describe);
+  bool attached = attachNow();
+  if (!attached) {
+    attached = co_await ensureBackend(Reply::Describe);
+  }
   if (!attached) {
     co_return;
   }
