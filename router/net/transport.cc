@@ -15,7 +15,10 @@ namespace {
 template <typename Socket>
 class SocketTransport final : public Transport {
  public:
-  explicit SocketTransport(Socket socket) : socket_(std::move(socket)) {}
+  explicit SocketTransport(Socket socket) : socket_(std::move(socket)) {
+    ErrorCode ignored;
+    socket_.non_blocking(true, ignored);  // writeNow must never block
+  }
 
   awaitable<void> waitReadable() override {
     co_await socket_.async_wait(Socket::wait_read, use_awaitable);
@@ -27,6 +30,18 @@ class SocketTransport final : public Transport {
 
   awaitable<void> writeAll(std::string_view data) override {
     co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()), use_awaitable);
+  }
+
+  size_t writeNow(std::string_view data) override {
+    ErrorCode ec;
+    size_t n = socket_.write_some(asio::buffer(data.data(), data.size()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      return 0;
+    }
+    if (ec) {
+      throw boost::system::system_error(ec, "write");
+    }
+    return n;
   }
 
   void close() override {

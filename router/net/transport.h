@@ -21,6 +21,12 @@ class Transport {
   virtual awaitable<void> waitReadable() = 0;
   virtual awaitable<size_t> readSome(char* data, size_t size) = 0;
   virtual awaitable<void> writeAll(std::string_view data) = 0;
+  // Writes what the socket takes now without waiting; returns how much.
+  // Transports that cannot (TLS) take nothing. Throws on a broken stream.
+  virtual size_t writeNow(std::string_view data) {
+    (void)data;
+    return 0;
+  }
   virtual void close() = 0;
   // True when the peer closed the connection or sent bytes nobody waits for:
   // for an idle backend, it died (a FATAL then EOF). Never blocks.

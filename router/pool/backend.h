@@ -58,6 +58,8 @@ class Backend {
                                           const PoolConfig& pool, asio::ssl::context* tls);
 
   awaitable<void> send(std::string_view bytes) { co_await transport_->writeAll(bytes); }
+  // Sends what the socket takes at once; the caller sends the rest with send().
+  size_t sendNow(std::string_view bytes) { return transport_->writeNow(bytes); }
   // Reads until at least one more frame can be taken from reader().
   awaitable<void> fill();
   // Next frame, reading as needed. Throws on a broken stream.

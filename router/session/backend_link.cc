@@ -136,7 +136,9 @@ awaitable<void> ClientSession::pump() {
       emitReadySynthetic();
       pumpProgress_.cancel();
       try {
-        co_await flushClient();
+        if (!flushNow()) {
+          co_await flushClient();
+        }
       } catch (const std::exception&) {
         closing_ = true;
         client_->close();

@@ -109,10 +109,15 @@ awaitable<void> ClientSession::serve() {
       if (!toBackend_.empty() && backend_) {
         std::string batch;
         batch.swap(toBackend_);
-        co_await backend_->send(batch);
+        size_t sent = backend_->sendNow(batch);
+        if (sent < batch.size()) {
+          co_await backend_->send(std::string_view(batch).substr(sent));
+        }
       }
       emitReadySynthetic();
-      co_await flushClient();
+      if (!flushNow()) {
+        co_await flushClient();
+      }
       if (closeRequested_ && !backend_) {
         co_return;
       }
@@ -330,6 +335,24 @@ awaitable<void> ClientSession::waitSignal(asio::steady_timer& timer) {
   timer.expires_at(asio::steady_timer::time_point::max());
   ErrorCode ec;
   co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+}
+
+// Writes queued output without suspending when the socket takes all of it
+// and no other write is under way; returns whether nothing is left queued.
+bool ClientSession::flushNow() {
+  if (out_.empty()) {
+    return true;
+  }
+  if (writing_ || !client_) {
+    return false;
+  }
+  size_t n = client_->writeNow(out_);
+  if (n == out_.size()) {
+    out_.clear();
+    return true;
+  }
+  out_.erase(0, n);
+  return false;
 }
 
 awaitable<void> ClientSession::flushClient() {

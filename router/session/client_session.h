@@ -196,6 +196,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   // Client output: every write goes through here so writers never interleave.
   awaitable<void> flushClient();
+  bool flushNow();
   awaitable<void> waitSignal(asio::steady_timer& timer);
 
   Worker& worker_;
