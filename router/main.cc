@@ -9,6 +9,7 @@
 #include "router/config.h"
 #include "router/route/route_command.h"
 #include "router/server.h"
+#include "shardmap/config_store.h"
 
 namespace po = boost::program_options;
 
@@ -34,13 +35,21 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "route") {
     return shardline::route::runRouteCommand(argc - 1, argv + 1);
   }
-  po::options_description options("shardline options");
+  po::options_description options(
+      "usage: shardline [options]\n       shardline route --help   (routing without connecting)\n"
+      "options");
   options.add_options()("help,h", "show this help")(
       "config,c", po::value<std::string>()->default_value("shardline.toml"), "configuration file")(
       "check", "validate the configuration and exit")("version", "print the version and exit");
   po::variables_map args;
   try {
-    po::store(po::parse_command_line(argc, argv, options), args);
+    // No positional arguments: a stray word (a subcommand in the wrong place, a
+    // typo) is an error rather than a reason to start the daemon.
+    po::store(po::command_line_parser(argc, argv)
+                  .options(options)
+                  .positional(po::positional_options_description())
+                  .run(),
+              args);
     po::notify(args);
   } catch (const po::error& e) {
     std::cerr << "shardline: " << e.what() << "\n" << options;
@@ -58,6 +67,16 @@ int main(int argc, char** argv) {
   auto loaded = shardline::loadConfig(args["config"].as<std::string>());
   if (!loaded.config) {
     std::cerr << "shardline: " << loaded.error << "\n";
+    return 1;
+  }
+  // The shard map shares the file; a map that cannot be built refuses the start too.
+  std::vector<std::string> nodeShards;
+  for (const auto& node : loaded.config->nodes) {
+    nodeShards.push_back(node.shard);
+  }
+  auto map = shardline::shardmap::loadShardMap(args["config"].as<std::string>(), nodeShards);
+  if (!map.map) {
+    std::cerr << "shardline: " << map.error << "\n";
     return 1;
   }
   if (args.count("check") != 0) {

@@ -218,11 +218,17 @@ std::optional<Route> fromHints(const ShardMap& map, const RouteInput& in,
       }
       auto key = parseKey(type, value, false);
       if (!key) {
-        key = parseKey(KeyType::Text, value, false);
+        return fail(kBadHint, "shardline hint key=" + value + " is not a valid " +
+                                  std::string(shardmap::keyTypeName(type)) + " key");
       }
       uint32_t slot = map.slotForKey(*key);
       return oneShard(map.shardForSlot(slot),
                       "hint key=" + value + " -> slot " + std::to_string(slot));
+    }
+  }
+  for (const auto& hint : in.hints.items) {
+    if (hint.key != "role") {
+      return fail(kBadHint, "unknown shardline hint \"" + hint.key + "\"");
     }
   }
   return std::nullopt;
@@ -334,12 +340,39 @@ Route routeByPins(const ShardMap& map, const RouteInput& in, const std::vector<R
   return route;
 }
 
+// UPDATE ... SET key, MERGE ... UPDATE SET key, INSERT ... ON CONFLICT DO UPDATE SET key.
+std::optional<Route> refuseKeyChange(const RouteInput& in, const std::vector<Resolved>& tables) {
+  const Analysis& analysis = in.analysis;
+  if (analysis.target < 0 || size_t(analysis.target) >= tables.size()) {
+    return std::nullopt;
+  }
+  const Resolved& target = tables[size_t(analysis.target)];
+  if (target.table == nullptr || target.table->placement != Placement::Sharded) {
+    return std::nullopt;
+  }
+  const std::vector<std::string>* set = nullptr;
+  if (analysis.kind == StatementKind::Update || analysis.kind == StatementKind::Merge) {
+    set = &analysis.update.setColumns;
+  } else if (analysis.kind == StatementKind::Insert) {
+    set = &analysis.insert.conflictSetColumns;
+  }
+  const std::string& key = target.table->keyColumn;
+  if (set == nullptr || std::find(set->begin(), set->end(), key) == set->end()) {
+    return std::nullopt;
+  }
+  return fail(kKeyChange, "cannot change the shard key " + qualified(*target.ref, in.searchSchema) +
+                              "." + key + ": a row cannot move to another shard");
+}
+
 Route decideStatement(const ShardMap& map, const RouteInput& in) {
   const Analysis& analysis = in.analysis;
   if (!analysis.ok()) {
     return anyShard(map, "not parsed: the default shard reports the error");
   }
   std::vector<Resolved> tables = resolveTables(map, analysis, in.searchSchema);
+  if (auto refused = refuseKeyChange(in, tables)) {
+    return *refused;  // a hint cannot make a row move to another shard either
+  }
   if (auto hinted = fromHints(map, in, tables)) {
     return *hinted;
   }
@@ -348,7 +381,12 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
   const Resolved* sharded = nullptr;
   bool referenceWritten = false;
   bool referenceRead = false;
+  const TableRef* otherWritten = nullptr;  // a written table that is not sharded
   for (const auto& resolved : tables) {
+    if (resolved.ref->written &&
+        (resolved.table == nullptr || resolved.table->placement == Placement::Reference)) {
+      otherWritten = resolved.ref;
+    }
     if (resolved.table == nullptr) {
       continue;
     }
@@ -386,12 +424,10 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
 
   const Table& table = *sharded->table;
   std::string name = qualified(*sharded->ref, in.searchSchema);
-  if (analysis.kind == StatementKind::Update || analysis.kind == StatementKind::Merge) {
-    const auto& set = analysis.update.setColumns;
-    if (std::find(set.begin(), set.end(), table.keyColumn) != set.end()) {
-      return fail(kKeyChange, "cannot change the shard key " + name + "." + table.keyColumn +
-                                  ": a row cannot move to another shard");
-    }
+  if (otherWritten != nullptr && analysis.kind != StatementKind::Ddl) {
+    // The written table lives elsewhere (every shard, or the default shard) than the rows read.
+    return fail(kNotSupported, "writing " + qualified(*otherWritten, in.searchSchema) +
+                                   " from sharded table " + name + " is not supported");
   }
   if (analysis.kind == StatementKind::Insert && analysis.target >= 0 &&
       &analysis.tables[size_t(analysis.target)] == sharded->ref) {
@@ -407,18 +443,17 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
   }
 
   Route route = routeByPins(map, in, tables);
-  bool writes = !analysis.readOnly;
-  if (route.shards.size() > 1 && writes && !in.allowMultishardWrites) {
-    return fail(kMissingKey, std::string(sql::statementKindName(analysis.kind)) +
-                                 " on sharded table " + name + " without its key " +
-                                 table.keyColumn +
-                                 " would write on several shards (allow_multishard_writes is off)");
-  }
-  if (route.shards.size() > 1 && !writes && analysis.kind == StatementKind::Select) {
+  if (route.shards.size() > 1 && analysis.kind == StatementKind::Select) {
     if (auto merge = mergeNeeded(analysis)) {
-      return fail(kNotSupported, *merge + " across shards is not supported yet (table " + name +
-                                     " without its key " + table.keyColumn + ")");
+      return fail(kNotSupported,
+                  *merge + " over several shards is not supported yet (table " + name + ")");
     }
+  }
+  if (route.shards.size() > 1 && !analysis.readOnly && !in.allowMultishardWrites) {
+    return fail(kMissingKey, "a statement that writes or locks rows of sharded table " + name +
+                                 " must give its key " + table.keyColumn +
+                                 ": it would run on several shards, and multi-shard writes "
+                                 "are off");
   }
   return route;
 }

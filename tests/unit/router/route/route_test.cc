@@ -189,3 +189,28 @@ TEST_CASE("text and int keys, schemas, statements the map does not know") {
   CHECK(routeOf({"COPY users FROM STDIN (FORMAT csv)"}) == "all");
   CHECK(routeOf({"EXPLAIN SELECT * FROM users WHERE user_id = 42"}) == "s1");
 }
+
+TEST_CASE("writes to reference or unnamed tables from sharded rows are refused") {
+  CHECK(routeOf({"INSERT INTO countries SELECT * FROM users WHERE user_id = 42"}) == "SL004");
+  CHECK(routeOf({"UPDATE countries c SET name = u.name FROM users u WHERE u.user_id = 42"}) ==
+        "SL004");
+  CHECK(routeOf({"INSERT INTO scratch SELECT * FROM users WHERE user_id = 42"}) == "SL004");
+}
+
+TEST_CASE("the shard key cannot change through ON CONFLICT, and not under a hint") {
+  CHECK(routeOf({"INSERT INTO users (user_id, name) VALUES (42, 'a') "
+                 "ON CONFLICT (user_id) DO UPDATE SET user_id = 1"}) == "SL002");
+  CHECK(routeOf({"/* shardline: shard=s0 */ UPDATE users SET user_id = 1 WHERE user_id = 42"}) ==
+        "SL002");
+}
+
+TEST_CASE("hints that cannot be honoured are errors, not silently ignored") {
+  CHECK(routeOf({"/* shardline: key=abc */ SELECT * FROM users"}) == "SL006");
+  CHECK(routeOf({"/* shardline: shrad=s1 */ SELECT * FROM users"}) == "SL006");
+}
+
+TEST_CASE("multi-shard reads that lock rows still need their merges") {
+  CHECK(routeOf({"SELECT * FROM users ORDER BY 1 LIMIT 5 FOR UPDATE", {}, true}) == "SL004");
+  CHECK(routeOf({"SELECT * FROM users FOR UPDATE"}) == "SL001");
+  CHECK(routeOf({"SELECT * FROM users FOR UPDATE", {}, true}) == "all");
+}
