@@ -80,6 +80,10 @@ void ClientSession::requestClose() {
 }
 
 awaitable<void> ClientSession::terminate() {
+  if (terminated_) {
+    co_return;  // shutdown may ask from several places; the client is told once
+  }
+  terminated_ = true;
   wire::appendError(out_, "57P01", "terminating connection due to administrator command", "FATAL");
   co_await terminateQuietly();
 }

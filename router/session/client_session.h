@@ -235,7 +235,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool settingsTouched_ = false;
   bool closing_ = false;
   bool closeRequested_ = false;
-  bool copyIn_ = false;  // the backend is in copy-in and ignores Sync
+  bool terminated_ = false;  // the client was told the router is shutting down
+  bool copyIn_ = false;      // the backend is in copy-in and ignores Sync
   // Portals bound to a `DEALLOCATE name` of a client statement: name by portal.
   std::unordered_map<std::string, std::string> deallocatePortals_;
 
