@@ -702,8 +702,8 @@ bool Scanner::backslashEscape(size_t literal, size_t& p, std::string& out, bool&
   return true;
 }
 
-// \uXXXX or \UXXXXXXXX at sql_[p] in an E'...' string; a UTF-16 surrogate pair must be
-// written as two escapes in a row.
+// A \u escape (4 hex digits) or \U escape (8 hex digits) at sql_[p] in an E'...' string; a UTF-16
+// surrogate pair must be written as two escapes in a row.
 bool Scanner::unicodeEscape(size_t& p, std::string& out) {
   auto read = [this](size_t at, uint32_t& cp, size_t& length) {
     length = sql_[at + 1] == 'u' ? 6 : 10;
