@@ -146,6 +146,7 @@ class Reader {
   void readChoice(const Scope& scope, std::string_view key, Presence presence,
                   const std::vector<std::string_view>& choices, std::string* out);
   void readMillis(const Scope& scope, std::string_view key, int64_t min, Millis* out);
+  void readBool(const Scope& scope, std::string_view key, bool* out);
 
   // Requires: [min, max] fits in T.
   template <typename T>
@@ -263,6 +264,13 @@ void Reader::readMillis(const Scope& scope, std::string_view key, int64_t min, M
   std::optional<int64_t> value = readInteger(scope, key, min, kMaxMillis);
   if (value) {
     *out = Millis(*value);
+  }
+}
+
+void Reader::readBool(const Scope& scope, std::string_view key, bool* out) {
+  const toml::node* node = find(scope, key, toml::node_type::boolean);
+  if (node != nullptr) {
+    *out = node->as_boolean()->get();
   }
 }
 
@@ -464,6 +472,11 @@ void parseLog(Reader& reader, const Scope& scope, LogConfig* log) {
   reader.readString(scope, "file", Presence::Optional, &log->file);
 }
 
+void parseRouting(Reader& reader, const Scope& scope, RoutingConfig* routing) {
+  reader.rejectUnknownKeys(scope, {"allow_multishard_writes"});
+  reader.readBool(scope, "allow_multishard_writes", &routing->allowMultishardWrites);
+}
+
 Scope elementScope(const toml::array& array, std::string_view name, size_t index) {
   return Scope{array[index].as_table(), std::string(name) + "[" + std::to_string(index) + "]"};
 }
@@ -573,7 +586,7 @@ void parseRoot(Reader& reader, const toml::table& table, Config* config) {
   // sharding, shards and tables hold the shard map, which shardmap/config_store.cc reads.
   reader.rejectUnknownKeys(
       root, {"workers", "max_message_bytes", "listen", "tls", "pool", "timeouts", "log", "users",
-             "nodes", "sharding", "shards", "tables"});
+             "nodes", "routing", "sharding", "shards", "tables"});
   reader.readInt(root, "workers", 1, kMaxWorkers, &config->workers);
   reader.readInt(root, "max_message_bytes", kMinMessageBytes, kMaxMessageBytes,
                  &config->maxMessageBytes);
@@ -591,6 +604,9 @@ void parseRoot(Reader& reader, const toml::table& table, Config* config) {
   }
   if (std::optional<Scope> scope = reader.readTable(root, "log")) {
     parseLog(reader, *scope, &config->log);
+  }
+  if (std::optional<Scope> scope = reader.readTable(root, "routing")) {
+    parseRouting(reader, *scope, &config->routing);
   }
   parseUsers(reader, root, &config->users);
   parseNodes(reader, root, &config->nodes);
@@ -627,11 +643,7 @@ const UserConfig* Config::findUser(const std::string& name) const {
   return nullptr;
 }
 
-const NodeConfig* Config::primaryNode() const {
-  if (nodes.empty()) {
-    return nullptr;
-  }
-  const std::string& shard = nodes.front().shard;
+const NodeConfig* Config::primaryOf(const std::string& shard) const {
   for (const NodeConfig& node : nodes) {
     if (node.shard == shard && node.role == "primary") {
       return &node;

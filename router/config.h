@@ -79,6 +79,11 @@ struct LogConfig {
   std::string file;            // empty: stderr
 };
 
+struct RoutingConfig {
+  // Writes without a shard key go to every shard; otherwise they are refused (SL001).
+  bool allowMultishardWrites = false;
+};
+
 struct Config {
   std::string path;  // the file this was loaded from
   int workers = 1;
@@ -89,11 +94,12 @@ struct Config {
   PoolConfig pool;
   TimeoutConfig timeouts;
   LogConfig log;
+  RoutingConfig routing;
   uint32_t maxMessageBytes = 64 * 1024 * 1024;  // larger client messages are refused
 
   const UserConfig* findUser(const std::string& name) const;
-  // The primary of the first shard: where the single-shard router sends everything.
-  const NodeConfig* primaryNode() const;
+  // The primary of `shard`, or null.
+  const NodeConfig* primaryOf(const std::string& shard) const;
 };
 
 // Either a Config or an error naming the file, the line and the key, e.g.

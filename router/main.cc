@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  shardline::Server server(std::move(*loaded.config));
+  shardline::Server server(std::move(*loaded.config), map.map);
   std::string error = server.start();
   if (!error.empty()) {
     spdlog::error("{}", error);

@@ -48,13 +48,20 @@ void CancelRegistry::cancel(int32_t pid, int32_t secret) {
   });
 }
 
-Worker::Worker(int index, const Config& config, int workers, asio::ssl::context* serverTls,
-               asio::ssl::context* backendTls, CancelRegistry& cancels)
+Worker::Worker(int index, const Config& config, const shardmap::ShardMap& map, int workers,
+               asio::ssl::context* serverTls, asio::ssl::context* backendTls,
+               CancelRegistry& cancels)
     : index_(index),
       config_(config),
+      map_(map),
+      routes_(map.shards().size() > 1 && !map.tables().empty()),
       pools_(config, workers, backendTls),
       serverTls_(serverTls),
-      cancels_(cancels) {}
+      cancels_(cancels) {
+  for (const shardmap::Shard& shard : map.shards()) {
+    primaries_.push_back(config.primaryOf(shard.name));
+  }
+}
 
 void Worker::start() {
   work_ = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(
@@ -87,7 +94,8 @@ awaitable<void> Worker::janitor() {
   }
 }
 
-Server::Server(Config config) : config_(std::move(config)) {}
+Server::Server(Config config, std::shared_ptr<const shardmap::ShardMap> map)
+    : config_(std::move(config)), map_(std::move(map)) {}
 
 Server::~Server() {
   if (!unixPath_.empty()) {
@@ -132,7 +140,8 @@ std::string Server::start() {
   int count = config_.workers;
   for (int i = 0; i < count; ++i) {
     workers_.push_back(
-        std::make_unique<Worker>(i, config_, count, serverTls_.get(), backendTls_.get(), cancels_));
+        std::make_unique<Worker>(i, config_, *map_, count, serverTls_.get(), backendTls_.get(),
+                                 cancels_));
     workers_.back()->start();
   }
   if (tcp_) {

@@ -18,6 +18,8 @@
 #include "router/asio.h"
 #include "router/config.h"
 #include "router/pool/pool.h"
+#include "router/sql/plan_cache.h"
+#include "shardmap/map.h"
 
 namespace boost::asio::ssl {
 class context;
@@ -49,11 +51,18 @@ class CancelRegistry {
 
 class Worker {
  public:
-  Worker(int index, const Config& config, int workers, asio::ssl::context* serverTls,
-         asio::ssl::context* backendTls, CancelRegistry& cancels);
+  Worker(int index, const Config& config, const shardmap::ShardMap& map, int workers,
+         asio::ssl::context* serverTls, asio::ssl::context* backendTls, CancelRegistry& cancels);
 
   asio::io_context& io() { return io_; }
   const Config& config() const { return config_; }
+  const shardmap::ShardMap& map() const { return map_; }
+  // Whether statements must be analyzed to pick a shard: the map names tables and has
+  // more than one shard. Otherwise everything goes to the default shard.
+  bool routes() const { return routes_; }
+  // The primary node of a shard of the map.
+  const NodeConfig& primaryOf(shardmap::ShardIndex shard) const { return *primaries_[shard]; }
+  sql::PlanCache& plans() { return plans_; }
   pool::PoolSet& pools() { return pools_; }
   asio::ssl::context* serverTls() const { return serverTls_; }
   CancelRegistry& cancels() { return cancels_; }
@@ -70,6 +79,10 @@ class Worker {
 
   int index_;
   const Config& config_;
+  const shardmap::ShardMap& map_;
+  bool routes_;
+  std::vector<const NodeConfig*> primaries_;  // by shard index
+  sql::PlanCache plans_;
   asio::io_context io_{1};
   pool::PoolSet pools_;
   asio::ssl::context* serverTls_;
@@ -80,7 +93,8 @@ class Worker {
 
 class Server {
  public:
-  explicit Server(Config config);
+  // Requires: every shard of `map` has a primary in `config`.
+  Server(Config config, std::shared_ptr<const shardmap::ShardMap> map);
   ~Server();
   // Starts listeners and workers; returns an error message or empty.
   std::string start();
@@ -95,6 +109,7 @@ class Server {
   void drain();
 
   Config config_;
+  std::shared_ptr<const shardmap::ShardMap> map_;
   std::shared_ptr<asio::ssl::context> serverTls_;
   std::shared_ptr<asio::ssl::context> backendTls_;
   CancelRegistry cancels_;

@@ -206,9 +206,12 @@ KeyResult wrongLength(std::string_view pgName, size_t want, size_t got) {
                       std::to_string(want) + " bytes, got " + std::to_string(got));
 }
 
+// A parameter's binary width is that of the type the statement declared or Postgres inferred
+// for it, which need not be the key column's: any integer width is read, and the value must
+// then fit the key's type.
 KeyResult parseIntBinary(KeyType type, std::string_view bytes) {
   IntType limits = intType(type);
-  if (bytes.size() != limits.width) {
+  if (bytes.size() != 2 && bytes.size() != 4 && bytes.size() != 8) {
     return wrongLength(limits.pgName, limits.width, bytes.size());
   }
   uint64_t bits = 0;
@@ -216,8 +219,11 @@ KeyResult parseIntBinary(KeyType type, std::string_view bytes) {
     bits = (bits << 8) | static_cast<uint8_t>(byte);
   }
   // Sign-extend from the type's width.
-  size_t unused = 64 - 8 * limits.width;
+  size_t unused = 64 - 8 * bytes.size();
   auto value = static_cast<int64_t>(bits << unused) >> unused;
+  if (value < limits.min || value > limits.max) {
+    return keyError(KeyErrorCode::OutOfRange, std::string(limits.pgName) + " out of range");
+  }
   return Key::fromInt(type, value);
 }
 

@@ -157,6 +157,21 @@ std::vector<Resolved> resolveTables(const ShardMap& map, const Analysis& analysi
   return out;
 }
 
+// System catalogs exist on every shard, so reading them pins nothing.
+bool isCatalog(const TableRef& ref) {
+  if (ref.schema.empty()) {
+    return ref.name.starts_with("pg_");  // pg_catalog comes first on every search_path
+  }
+  return ref.schema == "pg_catalog" || ref.schema == "information_schema";
+}
+
+// A table the map does not name lives whole on the default shard.
+bool readsUnmappedTable(const std::vector<Resolved>& tables) {
+  return std::any_of(tables.begin(), tables.end(), [](const Resolved& resolved) {
+    return resolved.table == nullptr && !isCatalog(*resolved.ref);
+  });
+}
+
 void addShard(Route& route, ShardIndex shard) {
   if (std::find(route.shards.begin(), route.shards.end(), shard) == route.shards.end()) {
     route.shards.push_back(shard);
@@ -412,14 +427,19 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
     if (sharded != nullptr || referenceRead) {
       return allShards(map, "DDL on a sharded or reference table goes to every shard");
     }
-    return anyShard(map, "DDL on tables the map does not name: the default shard");
+    if (readsUnmappedTable(tables)) {
+      return oneShard(map.defaultShard(), "DDL on tables the map does not name: the default shard");
+    }
+    return anyShard(map, "DDL on no table: any shard");
   }
   if (sharded == nullptr) {
     if (referenceWritten) {
       return allShards(map, "write to a reference table goes to every shard");
     }
-    return anyShard(map, referenceRead ? "reference tables only: any shard"
-                                       : "no sharded table: the default shard");
+    if (readsUnmappedTable(tables)) {
+      return oneShard(map.defaultShard(), "tables the map does not name: the default shard");
+    }
+    return anyShard(map, referenceRead ? "reference tables only: any shard" : "no table: any shard");
   }
 
   const Table& table = *sharded->table;

@@ -32,7 +32,8 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wai
     co_return true;
   }
   if (pool_ == nullptr) {
-    pool_ = &worker_.pools().get(*worker_.config().primaryNode(), database_, *user_);
+    shard_ = worker_.map().defaultShard();
+    pool_ = &worker_.pools().get(worker_.primaryOf(shard_), database_, *user_);
   }
   pool::Checkout checkout = co_await pool_->acquire(startupSettings_, wait == BackendWait::Queue);
   if (!checkout.backend && checkout.errorBytes.empty()) {
@@ -92,21 +93,32 @@ void ClientSession::startPump() {
 // Puts the client's settings on the backend unless it has them already.
 // Returns an ErrorResponse when that failed (the backend is then gone).
 awaitable<std::string> ClientSession::restoreState(bool force) {
-  if (!force && backend_->stateFingerprint == state_.fingerprint) {
+  std::string error = co_await restoreStateOn(*backend_, force);
+  if (!error.empty()) {
+    pool_->discard(std::move(backend_));
+  }
+  co_return error;
+}
+
+// Returns an ErrorResponse when that failed; the caller then discards the backend.
+awaitable<std::string> ClientSession::restoreStateOn(pool::Backend& backend, bool force) {
+  if (!force && backend.stateFingerprint == state_.fingerprint) {
     co_return std::string();
   }
   pool::HiddenResult result;
   try {
-    result = co_await backend_->runHidden(restoreMessages(state_.settings, customSettings_),
-                                          kRestoreSyncs);
+    result = co_await backend.runHidden(restoreMessages(state_.settings, customSettings_),
+                                        kRestoreSyncs);
   } catch (const std::exception& e) {
-    backend_->broken = true;
+    backend.broken = true;
     wire::appendError(result.errorBytes, "08006",
                       std::string("shardline: backend lost while restoring settings: ") + e.what());
   }
-  backend_->unnamedClient = 0;
+  backend.unnamedClient = 0;
   if (!result.ok() || result.status != 'I') {
-    pool_->discard(std::move(backend_));
+    if (result.errorBytes.empty()) {
+      wire::appendError(result.errorBytes, "08006", "shardline: restoring settings failed");
+    }
     co_return result.errorBytes;
   }
   SessionState fresh = readBack(result.rows, user_->name);
@@ -116,8 +128,21 @@ awaitable<std::string> ClientSession::restoreState(bool force) {
     // Still starting up: these become the client's first ParameterStatus messages.
     state_.reported = std::move(fresh.reported);
   }
-  backend_->stateFingerprint = state_.fingerprint;
+  backend.stateFingerprint = state_.fingerprint;
   co_return std::string();
+}
+
+// Sends the messages gathered for the backend now rather than after the client's read.
+awaitable<void> ClientSession::sendToBackend() {
+  if (toBackend_.empty() || !backend_) {
+    co_return;
+  }
+  std::string batch;
+  batch.swap(toBackend_);
+  size_t sent = backend_->sendNow(batch);
+  if (sent < batch.size()) {
+    co_await backend_->send(std::string_view(batch).substr(sent));
+  }
 }
 
 awaitable<void> ClientSession::pump() {
@@ -213,6 +238,17 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
       backend_->prepared.clear();
     }
   }
+  if (head.kind == Reply::HiddenQuery) {
+    if (type == 'E') {
+      out_.append(frame.bytes);
+    }
+    if (type == 'Z') {
+      txStatus_ = frame.body.empty() ? 'I' : frame.body[0];
+      pending_.pop_front();
+    }
+    emitReadySynthetic();
+    return;
+  }
   if (head.kind == Reply::Query) {
     bool replaced = type == 'E' && !head.bytes.empty();
     out_.append(replaced ? std::string_view(head.bytes) : frame.bytes);
@@ -256,6 +292,7 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
       dropSyncsIgnoredDuringCopy();
       break;
     case 'E':
+      pipelineFailed_ = true;
       if (head.kind == Reply::Sync || head.kind == Reply::HiddenSync) {
         out_.append(frame.bytes);  // an error at commit, before ReadyForQuery
         break;
@@ -268,7 +305,14 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
     case 'Z':
       txStatus_ = frame.body.empty() ? 'I' : frame.body[0];
       if (head.kind != Reply::HiddenSync) {
-        out_.append(frame.bytes);
+        if (!deferredBegin_.empty() && txStatus_ == 'I') {
+          // The client's transaction has not reached a backend yet: for the client it is open.
+          txStatus_ = 'T';
+          wire::appendReadyForQuery(out_, 'T');
+        } else {
+          out_.append(frame.bytes);
+        }
+        pipelineFailed_ = false;
       }
       pending_.pop_front();
       break;
@@ -359,7 +403,14 @@ bool ClientSession::isIdle() const {
 }
 
 bool ClientSession::shouldRelease() const {
-  return worker_.config().pool.mode == PoolMode::Transaction && !pinned_ && isIdle();
+  if (worker_.config().pool.mode != PoolMode::Transaction || pinned_) {
+    return false;
+  }
+  // A backend that only described statements for a transaction the router answered BEGIN
+  // for holds no transaction: it goes back too.
+  bool backendIdle = txStatus_ == 'I' || !deferredBegin_.empty();
+  return backendIdle && pending_.empty() && !inPipeline_ && toBackend_.empty() &&
+         (!backend_ || backend_->reader().empty());
 }
 
 awaitable<void> ClientSession::releaseBackend() {

@@ -162,7 +162,9 @@ awaitable<void> ClientSession::serve() {
 // miscompiled co_await inside switch statements here.)
 awaitable<void> ClientSession::handle(wire::Frame frame) {
   const char type = frame.type;
-  if (type == 'Q') {
+  if (scatter_ && type != 'S') {
+    gatherForScatter(frame);
+  } else if (type == 'Q') {
     co_await handleQuery(frame);
   } else if (type == 'P') {
     co_await handleParse(frame);
@@ -180,6 +182,7 @@ awaitable<void> ClientSession::handle(wire::Frame frame) {
       attached = co_await ensureBackend(Reply::Query);
     }
     if (attached) {
+      startDeferredTransaction();
       toBackend_.append(frame.bytes);
       enqueue(Reply::Query);
     }
@@ -259,6 +262,12 @@ awaitable<void> ClientSession::handleQuery(wire::Frame frame) {
     }
   }
 
+  if (worker_.routes()) {
+    bool routed = co_await routeQuery(frame);
+    if (!routed) {
+      co_return;
+    }
+  }
   bool done = attachNow();
   if (!done) {
     done = co_await ensureBackend(Reply::Query);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -19,6 +20,7 @@
 #include "router/session/session_state.h"
 #include "router/session/statement_class.h"
 #include "router/wire/message.h"
+#include "shardmap/map.h"
 
 namespace shardline {
 class Worker;
@@ -43,6 +45,8 @@ enum class Reply : uint8_t {
   HiddenClose,  // CloseComplete of a statement the router closes itself, swallowed
   HiddenSync,   // ReadyForQuery of a Sync the router added, swallowed
   ClientError,  // the backend's error is replaced by `bytes` (an error the router found)
+  HiddenQuery,  // a simple query the router sent for the client (a deferred BEGIN): only
+                // its errors are shown
 };
 
 // A prepared statement as the client named it.
@@ -76,6 +80,44 @@ struct Pending {
 enum class BackendWait {
   Queue,       // wait up to checkout_timeout
   OnlyIfFree,  // attach only if a backend is idle or can be opened now
+};
+
+// Where a client's statement runs, as routing decided it.
+struct Target {
+  enum class Kind : uint8_t {
+    Any,     // on the client's backend if it has one, else on the default shard
+    Shard,   // on `shard`
+    Shards,  // on each of `shards` (two or more): a scatter read or a write to every shard
+    Error,   // nowhere: `error` holds the ErrorResponse to report
+  };
+  // The text is a lone BEGIN, START TRANSACTION, COMMIT or ROLLBACK (no AND CHAIN),
+  // which the router may answer itself while no backend is attached.
+  enum class Control : uint8_t { None, Begin, End };
+
+  Kind kind = Kind::Any;
+  shardmap::ShardIndex shard = 0;
+  std::vector<shardmap::ShardIndex> shards;
+  std::string error;
+  Control control = Control::None;
+  std::string_view tag;  // Control's CommandComplete tag: "BEGIN", "COMMIT", ...
+};
+
+// How an attempt to put the client's backend on a shard ended.
+enum class ShardMove : uint8_t {
+  Ready,   // a backend of that shard is attached
+  Failed,  // no backend: an error is queued for the client already
+  Busy,    // the client's transaction, pipeline or pinned backend is on another shard
+};
+
+// An extended-protocol statement bound for several shards: its messages are gathered up
+// to Sync, then run on every shard and the replies merged.
+struct ScatterPipeline {
+  std::vector<shardmap::ShardIndex> shards;
+  std::string statementName;  // the client's name; empty for the unnamed statement
+  std::string portal;
+  std::string bindRest;       // the Bind after the portal and statement names
+  std::string messages;       // what the client sent after Bind: Describe and Execute
+  std::string error;          // a message that cannot join the scatter: reported at Sync
 };
 
 // The replies still expected, oldest first. A vector with a moving head: it
@@ -170,9 +212,40 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<void> handleClose(wire::Frame frame);
   awaitable<void> handleSync(wire::Frame frame);
   void deferParse(const std::string& name, std::string_view query, Statement statement);
+  std::string grammarError(std::string_view query);
   void prepareOnBackend(const std::string& name, const Statement& statement);
   void ensureUnnamedOnBackend();
   void failInPipeline(std::string errorBytes);
+
+  // Routing (routing.cc).
+  Target routeStatements(std::string_view text, std::string_view bindRest);
+  std::string searchSchema() const;
+  // Attaches a backend of `shard`, leaving the current one when nothing ties the client to
+  // it, and sends a deferred BEGIN first.
+  awaitable<ShardMove> useShard(shardmap::ShardIndex shard, Reply failureReply);
+  awaitable<bool> leaveBackend();
+  shardmap::ShardIndex anyShard() const;
+  void startDeferredTransaction();
+  std::string crossShardError(const Target& target) const;
+  // Applies routing to a simple query; false when the router answered it itself.
+  awaitable<bool> routeQuery(wire::Frame frame);
+  awaitable<void> queryError(std::string errorBytes);
+  // Applies routing at Bind; false when the Bind must not go on to a backend.
+  awaitable<bool> routeBind(const Statement& statement, std::string_view name,
+                            std::string_view portal, std::string_view bindRest);
+  awaitable<void> pipelineError(std::string errorBytes);
+  bool answerControl(const Target& target, std::string_view portal, std::string_view beginQuery);
+
+  // Statements on several shards at once (scatter.cc).
+  // `build` gives the messages for one backend and how many ParseComplete replies of the
+  // router's own they start with.
+  using ScatterBuild = std::function<std::string(pool::Backend& backend, int& hiddenParses)>;
+  awaitable<void> scatterQuery(std::string_view queryBytes,
+                               const std::vector<shardmap::ShardIndex>& shards);
+  awaitable<void> runScatterPipeline();
+  awaitable<void> scatter(const std::vector<shardmap::ShardIndex>& shards,
+                          const ScatterBuild& build);
+  void gatherForScatter(const wire::Frame& frame);
 
   // Backend attachment and the pump (backend_link.cc).
   awaitable<bool> ensureBackend(Reply failureReply, BackendWait wait = BackendWait::Queue);
@@ -191,6 +264,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<void> releaseBackend();
   awaitable<void> cleanupOnClose();
   awaitable<std::string> restoreState(bool force);
+  awaitable<std::string> restoreStateOn(pool::Backend& backend, bool force);
+  awaitable<void> sendToBackend();
   void enqueue(Reply kind) { pending_.push_back(Pending{kind, {}, {}, {}}); }
   void synthetic(std::string bytes);
 
@@ -220,6 +295,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   // The backend while one is attached.
   pool::Pool* pool_ = nullptr;
+  shardmap::ShardIndex shard_ = 0;  // the shard of pool_
   std::unique_ptr<pool::Backend> backend_;
   std::string toBackend_;  // messages gathered from one client read
   ReplyQueue pending_;
@@ -237,6 +313,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool closeRequested_ = false;
   bool terminated_ = false;  // the client was told the router is shutting down
   bool copyIn_ = false;      // the backend is in copy-in and ignores Sync
+  bool pipelineBound_ = false;   // a Bind of this pipeline went to the backend
+  bool pipelineFailed_ = false;  // the backend reported an error since the client's last Sync
+  // A BEGIN the router answered itself: sent ahead of the first statement that picks a shard.
+  std::string deferredBegin_;
+  // Portals of BEGIN/COMMIT/ROLLBACK the router answered itself: their tag.
+  std::unordered_map<std::string, std::string_view> controlPortals_;
+  std::unique_ptr<ScatterPipeline> scatter_;
+  std::vector<pool::Backend*> scatterBackends_;  // while a scatter runs, for cancels
   // Portals bound to a `DEALLOCATE name` of a client statement: name by portal.
   std::unordered_map<std::string, std::string> deallocatePortals_;
 

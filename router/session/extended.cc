@@ -5,8 +5,8 @@
 
 #include <cstdio>
 
+#include "router/server.h"
 #include "router/session/client_session.h"
-#include "router/sql/syntax_check.h"
 
 namespace shardline::session {
 
@@ -14,6 +14,7 @@ namespace {
 
 constexpr std::string_view kParseComplete("1\0\0\0\4", 5);
 constexpr std::string_view kCloseComplete("3\0\0\0\4", 5);
+constexpr std::string_view kNoData("n\0\0\0\4", 5);
 
 std::string backendNameFor(std::string_view parseRest) {
   char name[24];
@@ -62,6 +63,18 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
   noteEffects(what);
   Statement statement = describeStatement(rest, what);
   std::string clientName(name);
+
+  // Routing learns the statement's shard only at Bind: until a backend is attached, Parse
+  // is answered here.
+  if (worker_.routes() && !backend_) {
+    if (!name.empty() && statements_.count(clientName) != 0) {
+      co_await pipelineError(
+          errorBytes("42P05", "prepared statement \"" + clientName + "\" already exists"));
+    } else if (!skipToSync_) {
+      deferParse(clientName, query, std::move(statement));
+    }
+    co_return;
+  }
 
   // A named Parse opening a pipeline takes a backend only if one is free at once.
   bool opensPipeline = !backend_ && !inPipeline_ && !name.empty();
@@ -119,22 +132,44 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
 void ClientSession::deferParse(const std::string& name, std::string_view query,
                                Statement statement) {
   inPipeline_ = true;
-  sql::SyntaxError syntax = sql::checkSyntax(std::string(query));
-  if (!syntax.ok()) {
-    std::string error;
-    wire::MessageWriter w(error);
-    w.begin('E').byte('S').cstring("ERROR").byte('V').cstring("ERROR");
-    w.byte('C').cstring("42601").byte('M').cstring(syntax.message);
-    if (syntax.position > 0) {
-      w.byte('P').cstring(std::to_string(syntax.position));
-    }
-    w.byte('\0').end();
+  if (name.empty()) {
+    unnamed_ = Statement{};  // Postgres drops the unnamed statement even when Parse fails
+    ++unnamedSeq_;
+  }
+  std::string error = grammarError(query);
+  if (!error.empty()) {
     synthetic(std::move(error));
     skipToSync_ = true;
     return;
   }
-  statements_.emplace(name, std::move(statement));
+  if (name.empty()) {
+    unnamed_ = std::move(statement);
+  } else {
+    statements_.emplace(name, std::move(statement));
+  }
   synthetic(std::string(kParseComplete));
+}
+
+// The ErrorResponse Postgres gives at Parse for a statement it cannot parse, or empty. The
+// analysis is the plan cache's, which the statement's Bind reuses.
+std::string ClientSession::grammarError(std::string_view query) {
+  if (sql::splitStatements(query).size() > 1) {
+    return errorBytes("42601", "cannot insert multiple commands into a prepared statement");
+  }
+  sql::AnalyzedStatement analyzed = worker_.plans().analyze(query);
+  const sql::Analysis& analysis = *analyzed.analysis;
+  if (analysis.ok()) {
+    return {};
+  }
+  std::string error;
+  wire::MessageWriter w(error);
+  w.begin('E').byte('S').cstring("ERROR").byte('V').cstring("ERROR");
+  w.byte('C').cstring("42601").byte('M').cstring(analysis.error);
+  if (analysis.errorPosition > 0) {
+    w.byte('P').cstring(std::to_string(analysis.errorPosition));
+  }
+  w.byte('\0').end();
+  return error;
 }
 
 // Makes sure the backend has the statement, preparing it out of the client's sight.
@@ -165,6 +200,21 @@ awaitable<void> ClientSession::handleBind(wire::Frame frame) {
   if (!r.cstring(portal) || !r.cstring(name)) {
     protocolViolation("invalid Bind message");
     co_return;
+  }
+  if (worker_.routes()) {
+    const Statement* statement = nullptr;
+    if (name.empty() && !unnamed_.parseRest.empty()) {
+      statement = &unnamed_;
+    } else if (!name.empty()) {
+      auto it = statements_.find(std::string(name));
+      statement = it == statements_.end() ? nullptr : &it->second;
+    }
+    if (statement != nullptr) {
+      bool routed = co_await routeBind(*statement, name, portal, r.rest());
+      if (!routed) {
+        co_return;
+      }
+    }
   }
   bool attached = attachNow();
   if (!attached) {
@@ -201,6 +251,7 @@ awaitable<void> ClientSession::handleBind(wire::Frame frame) {
     }
   }
   enqueue(Reply::Bind);
+  pipelineBound_ = true;
   if (bound != nullptr) {
     noteEffects(*bound);
     if (!bound->deallocates.empty() && statements_.count(bound->deallocates) != 0) {
@@ -214,6 +265,14 @@ awaitable<void> ClientSession::handleExecute(wire::Frame frame) {
   std::string_view portal;
   if (!r.cstring(portal)) {
     protocolViolation("invalid Execute message");
+    co_return;
+  }
+  auto control = controlPortals_.find(std::string(portal));
+  if (control != controlPortals_.end()) {
+    // A BEGIN, COMMIT or ROLLBACK the router answered at Bind.
+    std::string reply;
+    wire::appendCommandComplete(reply, control->second);
+    synthetic(std::move(reply));
     co_return;
   }
   bool attached = attachNow();
@@ -244,6 +303,10 @@ awaitable<void> ClientSession::handleDescribe(wire::Frame frame) {
   std::string_view name;
   if (!r.bytes(1, kind) || !r.cstring(name)) {
     protocolViolation("invalid Describe message");
+    co_return;
+  }
+  if (kind[0] == 'P' && controlPortals_.count(std::string(name)) != 0) {
+    synthetic(std::string(kNoData));
     co_return;
   }
   bool attached = attachNow();
@@ -317,6 +380,12 @@ awaitable<void> ClientSession::handleClose(wire::Frame frame) {
 awaitable<void> ClientSession::handleSync(wire::Frame frame) {
   skipToSync_ = false;
   deallocatePortals_.clear();
+  controlPortals_.clear();
+  pipelineBound_ = false;
+  if (scatter_) {
+    co_await runScatterPipeline();
+    co_return;
+  }
   if (!backend_) {
     inPipeline_ = false;
     std::string reply;

@@ -100,9 +100,9 @@ class Router:
 
 def render_config(port, socket_dir, mode="transaction", max_size=10, checkout_timeout_ms=5000,
                   users=None, extra="", node="s0-primary", tls=None, log_level="info",
-                  shutdown_drain_ms=5000, max_message_bytes=67108864):
+                  shutdown_drain_ms=5000, max_message_bytes=67108864, shards=None):
+    """A router config; `shards` lists primary nodes to route over (default: `node` alone)."""
     nodes = {n["name"]: n for n in cluster_nodes()}
-    primary = nodes[node]
     if users is None:
         users = [
             {"name": "demo", "password": DEMO_VERIFIER, "backend_password": "demo"},
@@ -134,14 +134,16 @@ def render_config(port, socket_dir, mode="transaction", max_size=10, checkout_ti
         lines.append("[[users]]")
         for k, v in u.items():
             lines.append(f'{k} = "{v}"')
-    lines += [
-        "[[nodes]]",
-        f'name = "{primary["name"]}"',
-        f'shard = "{primary["shard"]}"',
-        'role = "primary"',
-        f'host = "{primary["host"]}"',
-        f"port = {primary['port']}",
-    ]
+    for name in shards or [node]:
+        primary = nodes[name]
+        lines += [
+            "[[nodes]]",
+            f'name = "{primary["name"]}"',
+            f'shard = "{primary["shard"]}"',
+            'role = "primary"',
+            f'host = "{primary["host"]}"',
+            f"port = {primary['port']}",
+        ]
     return "\n".join(lines) + "\n" + extra
 
 

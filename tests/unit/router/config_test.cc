@@ -202,7 +202,7 @@ TEST_CASE("auth is derived from the form of the password") {
   CHECK(parsed("[[users]]\nname = \"app\"\n" + kNode).users[0].auth == ClientAuth::Trust);
 }
 
-TEST_CASE("findUser and primaryNode") {
+TEST_CASE("findUser and primaryOf") {
   Config config = parsed(R"(
 [[users]]
 name = "a"
@@ -228,9 +228,12 @@ host = "h3"
   REQUIRE(config.findUser("b") != nullptr);
   CHECK(config.findUser("b")->name == "b");
   CHECK(config.findUser("c") == nullptr);
-  REQUIRE(config.primaryNode() != nullptr);
-  CHECK(config.primaryNode()->name == "s1-primary");
-  CHECK(Config{}.primaryNode() == nullptr);
+  REQUIRE(config.primaryOf("s1") != nullptr);
+  CHECK(config.primaryOf("s1")->name == "s1-primary");
+  REQUIRE(config.primaryOf("s0") != nullptr);
+  CHECK(config.primaryOf("s0")->name == "s0-primary");
+  CHECK(config.primaryOf("s2") == nullptr);
+  CHECK(Config{}.primaryOf("s0") == nullptr);
 }
 
 TEST_CASE("TOML syntax errors give line and column") {
@@ -254,6 +257,14 @@ TEST_CASE("unknown keys are refused") {
   // Of several, the first in the file is named.
   CHECK(errorOf("[log]\nzz = 1\nlevel = \"info\"\naa = 2\n" + kNode) ==
         "t.toml:2: log.zz: unknown key");
+}
+
+TEST_CASE("routing options") {
+  CHECK(parsed("[routing]\nallow_multishard_writes = true\n" + kNode).routing.allowMultishardWrites);
+  CHECK(errorOf("[routing]\nallow_multishard_writes = 1\n" + kNode) ==
+        "t.toml:2: routing.allow_multishard_writes: must be a boolean, not an integer");
+  CHECK(errorOf("[routing]\nallow_writes = true\n" + kNode) ==
+        "t.toml:2: routing.allow_writes: unknown key");
 }
 
 TEST_CASE("the shard map's sections are left to the shard map's loader") {
@@ -427,7 +438,8 @@ TEST_CASE("the example config at the repository root loads") {
   CHECK(config.users[0].auth == ClientAuth::ScramSha256);
   CHECK(config.users[1].auth == ClientAuth::Md5);
   REQUIRE(config.nodes.size() == 4);
-  REQUIRE(config.primaryNode() != nullptr);
-  CHECK(config.primaryNode()->name == "s0-primary");
+  REQUIRE(config.primaryOf("s0") != nullptr);
+  CHECK(config.primaryOf("s0")->name == "s0-primary");
   CHECK(config.nodes[3].port == 15435);
+  CHECK_FALSE(config.routing.allowMultishardWrites);
 }

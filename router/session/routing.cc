@@ -1,0 +1,460 @@
+// Routing inside a session: the shard each statement runs on, moving the
+// client's backend between shards between transactions, and a BEGIN held back
+// until the first statement that picks a shard.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "router/route/route.h"
+#include "router/server.h"
+#include "router/session/client_session.h"
+
+namespace shardline::session {
+
+namespace {
+
+using shardmap::ShardIndex;
+
+constexpr std::string_view kBindComplete("2\0\0\0\4", 5);
+constexpr std::string_view kNoData("n\0\0\0\4", 5);
+
+std::string errorResponse(std::string_view sqlstate, const std::string& message) {
+  std::string out;
+  wire::appendError(out, sqlstate, message);
+  return out;
+}
+
+// The parameters of a Bind, from what follows the portal and statement names.
+// Malformed input gives no parameters: the backend then refuses the Bind itself.
+std::vector<route::Parameter> bindParameters(std::string_view rest) {
+  wire::FieldReader r(rest);
+  int16_t formatCount = 0;
+  if (!r.int16(formatCount) || formatCount < 0) {
+    return {};
+  }
+  std::vector<int16_t> formats(static_cast<size_t>(formatCount));
+  for (auto& format : formats) {
+    if (!r.int16(format)) {
+      return {};
+    }
+  }
+  int16_t count = 0;
+  if (!r.int16(count) || count < 0) {
+    return {};
+  }
+  std::vector<route::Parameter> out(static_cast<size_t>(count));
+  for (size_t i = 0; i < out.size(); ++i) {
+    int32_t length = 0;
+    if (!r.int32(length)) {
+      return {};
+    }
+    std::string_view value;
+    if (length >= 0 && !r.bytes(size_t(length), value)) {
+      return {};
+    }
+    if (length >= 0) {
+      out[i].value = std::string(value);
+    }
+    int16_t format = formats.empty() ? 0 : formats[formats.size() == 1 ? 0 : i];
+    out[i].binary = format == 1;
+  }
+  return out;
+}
+
+// A statement that opens or ends a transaction and may be answered without a backend.
+void noteControl(const sql::Analysis& analysis, Target& target) {
+  if (analysis.kind != sql::StatementKind::Transaction || analysis.transaction.chain) {
+    return;
+  }
+  switch (analysis.transaction.action) {
+    case sql::TransactionAction::Begin:
+      target.control = Target::Control::Begin;
+      target.tag = "BEGIN";
+      break;
+    case sql::TransactionAction::Start:
+      target.control = Target::Control::Begin;
+      target.tag = "START TRANSACTION";
+      break;
+    case sql::TransactionAction::Commit:
+      target.control = Target::Control::End;
+      target.tag = "COMMIT";
+      break;
+    case sql::TransactionAction::Rollback:
+      target.control = Target::Control::End;
+      target.tag = "ROLLBACK";
+      break;
+    default:
+      break;
+  }
+}
+
+std::string shardList(const shardmap::ShardMap& map, const std::vector<ShardIndex>& shards) {
+  std::string out;
+  for (ShardIndex shard : shards) {
+    out += (out.empty() ? "" : ", ") + map.shard(shard).name;
+  }
+  return out;
+}
+
+// Adds one statement's route to the target of the whole text. Statements of one text run in
+// one transaction, so they must agree on where they run.
+void addRoute(const shardmap::ShardMap& map, const route::Route& route, Target& target) {
+  if (target.kind == Target::Kind::Error) {
+    return;
+  }
+  if (route.error) {
+    target.kind = Target::Kind::Error;
+    target.error = errorResponse(route.error->sqlstate, route.error->message);
+    return;
+  }
+  if (route.splitCopy) {
+    // TODO: split COPY FROM STDIN rows by key over the shards; until then it is refused.
+    target.kind = Target::Kind::Error;
+    target.error = errorResponse(route::kNotSupported,
+                                 "COPY FROM into a sharded table is not supported yet: " +
+                                     route.reason);
+    return;
+  }
+  if (route.any) {
+    return;
+  }
+  if (route.shards.size() > 1 && !route.rowShards.empty()) {
+    // TODO: split multi-row INSERTs into one statement per shard through the parse tree.
+    target.kind = Target::Kind::Error;
+    target.error = errorResponse(route::kNotSupported,
+                                 "an INSERT whose rows belong to several shards (" +
+                                     shardList(map, route.shards) +
+                                     ") is not supported yet: send the rows of each shard "
+                                     "in their own INSERT");
+    return;
+  }
+  Target next;
+  next.kind = route.shards.size() == 1 ? Target::Kind::Shard : Target::Kind::Shards;
+  next.shard = route.shards.front();
+  next.shards = route.shards;
+  if (target.kind == Target::Kind::Any) {
+    target.kind = next.kind;
+    target.shard = next.shard;
+    target.shards = std::move(next.shards);
+    return;
+  }
+  if (target.shards != next.shards) {
+    target.kind = Target::Kind::Error;
+    target.error = errorResponse(
+        route::kCrossShard, "statements of one query string run in one transaction, but they go "
+                            "to different shards (" +
+                                shardList(map, target.shards) + " and " +
+                                shardList(map, next.shards) + "): send them separately");
+  }
+}
+
+// The first schema of a search_path value: where Postgres resolves unqualified names.
+std::string firstSchema(std::string_view path) {
+  while (!path.empty()) {
+    size_t comma = path.find(',');
+    std::string_view item = path.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') {
+      item.remove_prefix(1);
+    }
+    while (!item.empty() && item.back() == ' ') {
+      item.remove_suffix(1);
+    }
+    if (item.size() >= 2 && item.front() == '"' && item.back() == '"') {
+      item = item.substr(1, item.size() - 2);
+    }
+    if (!item.empty() && item != "$user") {
+      return std::string(item);
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    path.remove_prefix(comma + 1);
+  }
+  return "public";
+}
+
+}  // namespace
+
+std::string ClientSession::searchSchema() const {
+  for (const auto& [name, value] : state_.settings) {
+    if (name == "search_path") {
+      return firstSchema(value);
+    }
+  }
+  for (const auto& [name, value] : startupSettings_) {
+    if (name == "search_path") {
+      return firstSchema(value);
+    }
+  }
+  return "public";
+}
+
+Target ClientSession::routeStatements(std::string_view text, std::string_view bindRest) {
+  const shardmap::ShardMap& map = worker_.map();
+  std::vector<route::Parameter> parameters = bindParameters(bindRest);
+  std::string schema = searchSchema();
+  Target target;
+  std::vector<std::string_view> statements = sql::splitStatements(text);
+  size_t previousEnd = 0;
+  for (std::string_view statement : statements) {
+    // Hints sit in comments before a statement, which the split leaves out.
+    size_t end = size_t(statement.data() - text.data()) + statement.size();
+    std::string_view withHints = text.substr(previousEnd, end - previousEnd);
+    previousEnd = end;
+    sql::AnalyzedStatement analyzed = worker_.plans().analyze(withHints);
+    route::RouteInput input{*analyzed.analysis, analyzed.shape,
+                            analyzed.hints,     parameters,
+                            schema,             worker_.config().routing.allowMultishardWrites};
+    addRoute(map, route::decide(map, input), target);
+    if (statements.size() == 1) {
+      noteControl(*analyzed.analysis, target);
+    }
+  }
+  return target;
+}
+
+// Sends a BEGIN the router answered itself ahead of the first statement that needs the
+// transaction on a backend.
+void ClientSession::startDeferredTransaction() {
+  if (deferredBegin_.empty() || !backend_) {
+    return;
+  }
+  toBackend_.append(deferredBegin_);
+  enqueue(Reply::HiddenQuery);
+  deferredBegin_.clear();
+}
+
+shardmap::ShardIndex ClientSession::anyShard() const {
+  return backend_ ? shard_ : worker_.map().defaultShard();
+}
+
+std::string ClientSession::crossShardError(const Target& target) const {
+  const shardmap::ShardMap& map = worker_.map();
+  bool several = target.kind == Target::Kind::Shards;
+  std::string wanted = several ? "shards " + shardList(map, target.shards)
+                               : "shard " + map.shard(target.shard).name;
+  std::string why = txStatus_ != 'I'                                    ? "the transaction"
+                    : pinned_                                           ? "the session"
+                    : worker_.config().pool.mode == PoolMode::Session ? "the session"
+                                                                        : "the pipeline";
+  if (!backend_ && several) {
+    return errorResponse(route::kCrossShard, "the statement runs on " + wanted +
+                                                 ", which " + why +
+                                                 " cannot span: a transaction stays on one shard");
+  }
+  return errorResponse(route::kCrossShard, "the statement needs " + wanted + ", but " + why +
+                                               " runs on shard " + map.shard(shard_).name +
+                                               ": a transaction stays on one shard");
+}
+
+awaitable<ShardMove> ClientSession::useShard(shardmap::ShardIndex shard, Reply failureReply) {
+  while (releasing_) {
+    co_await waitSignal(pumpDone_);
+  }
+  if (backend_ && shard_ == shard) {
+    co_return ShardMove::Ready;
+  }
+  if (backend_) {
+    bool left = co_await leaveBackend();
+    if (!left) {
+      co_return backend_ ? ShardMove::Busy : ShardMove::Failed;
+    }
+  }
+  if (!backend_ && !deferredBegin_.empty() && shard_ != shard && pinned_) {
+    co_return ShardMove::Busy;
+  }
+  if (!backend_ && (pool_ == nullptr || shard_ != shard)) {
+    pool_ = &worker_.pools().get(worker_.primaryOf(shard), database_, *user_);
+    shard_ = shard;
+  }
+  bool attached = attachNow();
+  if (!attached) {
+    attached = co_await ensureBackend(failureReply);
+  }
+  if (!attached) {
+    co_return ShardMove::Failed;
+  }
+  startDeferredTransaction();
+  co_return ShardMove::Ready;
+}
+
+// Gives the backend back once the replies still due have come, so that another shard's can
+// be attached. A pipeline in progress is ended on it with a Sync of the router's own; that is
+// safe only while it has run nothing that a Sync would commit (no Bind yet). False when the
+// client may not leave this backend, or when the pipeline failed on it (the client's messages
+// up to its Sync are then skipped, as Postgres would).
+awaitable<bool> ClientSession::leaveBackend() {
+  bool session = worker_.config().pool.mode == PoolMode::Session;
+  bool inTransaction = txStatus_ != 'I' && deferredBegin_.empty();
+  if (session || pinned_ || inTransaction || pipelineBound_) {
+    co_return false;
+  }
+  bool pipeline = inPipeline_;
+  if (pipeline) {
+    wire::MessageWriter(toBackend_).begin('S').end();
+    enqueue(Reply::HiddenSync);
+    inPipeline_ = false;
+  }
+  co_await sendToBackend();
+  while (backend_ || pumping_) {
+    if (pending_.empty() && ((txStatus_ != 'I' && deferredBegin_.empty()) || pinned_)) {
+      inPipeline_ = pipeline;
+      co_return false;  // what was pending opened a transaction or pinned the backend
+    }
+    co_await waitSignal(pumpProgress_);
+  }
+  inPipeline_ = pipeline;
+  if (pipelineFailed_) {
+    skipToSync_ = true;
+    co_return false;
+  }
+  co_return true;
+}
+
+awaitable<bool> ClientSession::routeQuery(wire::Frame frame) {
+  std::string_view text = frame.body.substr(0, frame.body.find('\0'));
+  Target target = routeStatements(text, {});
+  if (target.kind == Target::Kind::Error) {
+    co_await queryError(std::move(target.error));
+    co_return false;
+  }
+  if (answerControl(target, {}, frame.bytes)) {
+    std::string reply;
+    wire::appendCommandComplete(reply, target.tag);
+    wire::appendReadyForQuery(reply, txStatus_);
+    synthetic(std::move(reply));
+    co_return false;
+  }
+  if (target.kind == Target::Kind::Shards) {
+    if (backend_) {
+      bool left = co_await leaveBackend();
+      if (!left && backend_) {
+        co_await queryError(crossShardError(target));
+        co_return false;
+      }
+    }
+    if (!deferredBegin_.empty() || txStatus_ != 'I') {
+      shard_ = worker_.map().defaultShard();
+      co_await queryError(crossShardError(target));
+      co_return false;
+    }
+    co_await scatterQuery(frame.bytes, target.shards);
+    co_return false;
+  }
+  ShardIndex shard = target.kind == Target::Kind::Any ? anyShard() : target.shard;
+  ShardMove move = co_await useShard(shard, Reply::Query);
+  if (move == ShardMove::Busy) {
+    co_await queryError(crossShardError(target));
+  }
+  co_return move == ShardMove::Ready;
+}
+
+// Answers BEGIN while no backend is attached, and COMMIT or ROLLBACK of a transaction that
+// never reached one. True when answered; the caller sends the reply.
+bool ClientSession::answerControl(const Target& target, std::string_view portal,
+                                  std::string_view beginQuery) {
+  if (target.control == Target::Control::None || backend_ || pinned_) {
+    return false;
+  }
+  bool begin = target.control == Target::Control::Begin;
+  if (begin && (txStatus_ != 'I' || !deferredBegin_.empty())) {
+    return false;
+  }
+  if (!begin && deferredBegin_.empty()) {
+    return false;
+  }
+  // The BEGIN, with its options, runs on whichever shard the transaction's first statement
+  // picks: Postgres answers it the same way everywhere.
+  deferredBegin_ = begin ? std::string(beginQuery) : std::string();
+  txStatus_ = begin ? 'T' : 'I';
+  if (!portal.empty() || inPipeline_) {
+    controlPortals_[std::string(portal)] = target.tag;
+  }
+  return true;
+}
+
+// Reports an error the router found in a simple query. The backend, when the client has one
+// or is in a transaction, is made to fail at the same point so that its transaction state
+// matches what Postgres would report.
+awaitable<void> ClientSession::queryError(std::string errorBytes) {
+  if (!backend_ && deferredBegin_.empty()) {
+    wire::appendReadyForQuery(errorBytes, txStatus_);
+    synthetic(std::move(errorBytes));
+    co_return;
+  }
+  if (!backend_) {
+    ShardMove move = co_await useShard(shard_, Reply::Query);
+    if (move != ShardMove::Ready) {
+      co_return;
+    }
+  }
+  Pending failing(Reply::Query);
+  failing.bytes = std::move(errorBytes);
+  wire::MessageWriter(toBackend_).begin('Q').cstring(")").end();
+  pending_.push_back(std::move(failing));
+}
+
+awaitable<void> ClientSession::pipelineError(std::string errorBytes) {
+  if (!backend_ && !deferredBegin_.empty()) {
+    co_await useShard(shard_, Reply::Bind);
+  }
+  if (backend_) {
+    failInPipeline(std::move(errorBytes));
+    co_return;
+  }
+  inPipeline_ = true;
+  synthetic(std::move(errorBytes));
+  skipToSync_ = true;
+}
+
+awaitable<bool> ClientSession::routeBind(const Statement& statement,
+                                         std::string_view name, std::string_view portal,
+                                         std::string_view bindRest) {
+  std::string_view rest = statement.parseRest;
+  std::string_view query = rest.substr(0, rest.find('\0'));
+  Target target = routeStatements(query, bindRest);
+  if (target.kind == Target::Kind::Error) {
+    co_await pipelineError(std::move(target.error));
+    co_return false;
+  }
+  std::string beginQuery;
+  wire::MessageWriter(beginQuery).begin('Q').cstring(query).end();
+  if (answerControl(target, portal, beginQuery)) {
+    inPipeline_ = true;
+    synthetic(std::string(kBindComplete));
+    co_return false;
+  }
+  if (target.kind == Target::Kind::Shards) {
+    if (backend_) {
+      bool left = co_await leaveBackend();
+      if (!left && backend_) {
+        failInPipeline(crossShardError(target));
+        co_return false;
+      }
+      if (!left) {
+        co_return false;
+      }
+    }
+    if (!deferredBegin_.empty() || txStatus_ != 'I') {
+      shard_ = worker_.map().defaultShard();
+      co_await pipelineError(crossShardError(target));
+      co_return false;
+    }
+    inPipeline_ = true;
+    scatter_ = std::make_unique<ScatterPipeline>();
+    scatter_->shards = target.shards;
+    scatter_->statementName = std::string(name);
+    scatter_->portal = std::string(portal);
+    scatter_->bindRest = std::string(bindRest);
+    co_return false;
+  }
+  ShardIndex shard = target.kind == Target::Kind::Any ? anyShard() : target.shard;
+  ShardMove move = co_await useShard(shard, Reply::Bind);
+  if (move == ShardMove::Busy) {
+    failInPipeline(crossShardError(target));
+  }
+  co_return move == ShardMove::Ready;
+}
+
+
+}  // namespace shardline::session

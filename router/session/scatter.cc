@@ -1,0 +1,333 @@
+// Statements that run on several shards at once, outside transactions: a read
+// whose rows are concatenated under one RowDescription, or a write that every
+// shard takes (DDL, reference tables). CommandComplete counts are summed and
+// the client gets one ReadyForQuery. Each shard commits on its own.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "router/server.h"
+#include "router/session/client_session.h"
+
+namespace shardline::session {
+
+namespace {
+
+using shardmap::ShardIndex;
+
+struct ShardReply {
+  char type;
+  std::string bytes;
+};
+
+// One shard's part of a scatter.
+struct Leg {
+  ShardIndex shard = 0;
+  pool::Pool* pool = nullptr;
+  std::unique_ptr<pool::Backend> backend;
+  std::vector<ShardReply> replies;
+  int hiddenParses = 0;  // leading ParseComplete replies to the router's own Parse
+  int parsesSent = 0;
+  char status = 'I';
+};
+
+// A CommandComplete tag as its text before the count and the count: "INSERT 0 " and 5.
+bool splitCount(std::string_view tag, std::string_view& prefix, uint64_t& count) {
+  size_t space = tag.rfind(' ');
+  if (space == std::string_view::npos) {
+    return false;
+  }
+  std::string_view digits = tag.substr(space + 1);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
+  if (ec != std::errc() || end != digits.data() + digits.size()) {
+    return false;
+  }
+  prefix = tag.substr(0, space + 1);
+  return true;
+}
+
+std::string_view tagOf(const ShardReply& reply) {
+  std::string_view body = std::string_view(reply.bytes).substr(5);
+  return body.substr(0, body.find('\0'));
+}
+
+bool isRow(char type) { return type == 'D' || type == 'd'; }
+bool isAside(char type) { return type == 'N' || type == 'A' || type == 'S'; }
+
+// The error of the first shard that failed, its message naming the shard; the other
+// shards' errors follow in the detail.
+std::string mergedError(const std::vector<Leg>& legs, const shardmap::ShardMap& map) {
+  std::string message;
+  std::string detail;
+  wire::ErrorFields first;
+  for (const Leg& leg : legs) {
+    for (const ShardReply& reply : leg.replies) {
+      if (reply.type != 'E') {
+        continue;
+      }
+      wire::ErrorFields fields = wire::parseError(std::string_view(reply.bytes).substr(5));
+      std::string line = "shard " + map.shard(leg.shard).name + ": " + fields.message;
+      if (message.empty()) {
+        first = fields;
+        message = line;
+        detail = fields.detail;
+      } else {
+        detail += (detail.empty() ? "" : "\n") + line;
+      }
+      break;
+    }
+  }
+  std::string out;
+  wire::appendError(out, first.sqlstate.empty() ? "XX000" : first.sqlstate, message,
+                    first.severity.empty() ? "ERROR" : first.severity, detail);
+  return out;
+}
+
+class Merger {
+ public:
+  explicit Merger(std::vector<Leg>& legs) : legs_(legs), at_(legs.size(), 0) {
+    for (size_t i = 0; i < legs.size(); ++i) {
+      // The router's own Parse replies come first; the client never asked for them.
+      while (legs[i].hiddenParses > 0 && at_[i] < legs[i].replies.size() &&
+             legs[i].replies[at_[i]].type == '1') {
+        ++at_[i];
+        --legs[i].hiddenParses;
+      }
+    }
+  }
+
+  // Follows the first shard's replies; the others add their rows before each
+  // end of a result, and their counts to its CommandComplete.
+  std::string run() {
+    std::string out;
+    std::vector<ShardReply>& lead = legs_[0].replies;
+    for (size_t& i = at_[0]; i < lead.size(); ++i) {
+      const ShardReply& reply = lead[i];
+      if (isRow(reply.type) || isAside(reply.type)) {
+        out += reply.bytes;
+        continue;
+      }
+      std::string_view prefix;
+      uint64_t total = 0;
+      bool counted = reply.type == 'C' && splitCount(tagOf(reply), prefix, total);
+      for (size_t leg = 1; leg < legs_.size(); ++leg) {
+        const ShardReply* match = advance(leg, reply.type, out);
+        std::string_view otherPrefix;
+        uint64_t count = 0;
+        if (counted && match != nullptr && splitCount(tagOf(*match), otherPrefix, count)) {
+          total += count;
+        }
+      }
+      if (counted) {
+        wire::appendCommandComplete(out, std::string(prefix) + std::to_string(total));
+      } else {
+        out += reply.bytes;
+      }
+    }
+    return out;
+  }
+
+ private:
+  // Moves leg `leg` past its rows and past its next reply of `type`, which it returns.
+  const ShardReply* advance(size_t leg, char type, std::string& out) {
+    std::vector<ShardReply>& replies = legs_[leg].replies;
+    size_t& i = at_[leg];
+    while (i < replies.size()) {
+      const ShardReply& reply = replies[i];
+      if (isRow(reply.type) || reply.type == 'N' || reply.type == 'A') {
+        out += reply.bytes;
+        ++i;
+      } else if (reply.type == 'S') {
+        ++i;  // the first shard's ParameterStatus stands for all
+      } else if (reply.type == type) {
+        ++i;
+        return &reply;
+      } else {
+        return nullptr;
+      }
+    }
+    return nullptr;
+  }
+
+  std::vector<Leg>& legs_;
+  std::vector<size_t> at_;
+};
+
+}  // namespace
+
+awaitable<void> ClientSession::scatterQuery(std::string_view queryBytes,
+                                            const std::vector<ShardIndex>& shards) {
+  std::string query(queryBytes);
+  co_await scatter(shards, [&query](pool::Backend& backend, int& hidden) {
+    hidden = 0;
+    backend.unnamedClient = 0;
+    return query;
+  });
+  // A simple query destroys the unnamed statement.
+  unnamed_ = Statement{};
+  ++unnamedSeq_;
+}
+
+awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards,
+                                       const ScatterBuild& build) {
+  const shardmap::ShardMap& map = worker_.map();
+  std::vector<Leg> legs(shards.size());
+  std::string error;
+
+  // Backends are taken in shard order, so that two scatters never wait on each other.
+  for (size_t i = 0; i < shards.size() && error.empty(); ++i) {
+    Leg& leg = legs[i];
+    leg.shard = shards[i];
+    leg.pool = &worker_.pools().get(worker_.primaryOf(leg.shard), database_, *user_);
+    pool::Checkout checkout = co_await leg.pool->acquire(startupSettings_, true);
+    if (!checkout.backend) {
+      error = std::move(checkout.errorBytes);
+      break;
+    }
+    leg.backend = std::move(checkout.backend);
+    error = co_await restoreStateOn(*leg.backend, false);
+    if (!error.empty()) {
+      leg.pool->discard(std::move(leg.backend));
+    }
+  }
+
+  if (error.empty()) {
+    for (Leg& leg : legs) {
+      scatterBackends_.push_back(leg.backend.get());
+    }
+    try {
+      for (Leg& leg : legs) {
+        co_await leg.backend->send(build(*leg.backend, leg.hiddenParses));
+        leg.parsesSent = leg.hiddenParses;
+      }
+      for (Leg& leg : legs) {
+        for (;;) {
+          wire::Frame frame = co_await leg.backend->readFrame();
+          leg.replies.push_back(ShardReply{frame.type, std::string(frame.bytes)});
+          if (frame.type == 'Z') {
+            leg.status = frame.body.empty() ? 'I' : frame.body[0];
+            break;
+          }
+        }
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("{} scatter over {} shards failed: {}", prefix_, legs.size(), e.what());
+      for (Leg& leg : legs) {
+        if (leg.backend && (leg.replies.empty() || leg.replies.back().type != 'Z')) {
+          leg.backend->broken = true;
+        }
+      }
+      wire::appendError(error, "08006", std::string("shardline: a shard's node was lost: ") +
+                                            e.what());
+    }
+    scatterBackends_.clear();
+  }
+
+  bool failed = !error.empty();
+  if (!failed) {
+    bool anyError = false;
+    for (const Leg& leg : legs) {
+      for (const ShardReply& reply : leg.replies) {
+        anyError = anyError || reply.type == 'E';
+      }
+    }
+    if (anyError) {
+      out_ += mergedError(legs, map);
+      wire::appendReadyForQuery(out_, 'I');
+    } else {
+      out_ += Merger(legs).run();
+    }
+  } else {
+    out_ += error;
+    wire::appendReadyForQuery(out_, txStatus_);
+  }
+
+  for (Leg& leg : legs) {
+    if (!leg.backend) {
+      continue;
+    }
+    bool failedReplies = std::any_of(leg.replies.begin(), leg.replies.end(),
+                                     [](const ShardReply& reply) { return reply.type == 'E'; });
+    // A statement prepared here may have failed to prepare: the backend's list of
+    // prepared statements is no longer known.
+    bool unsure = failedReplies && leg.parsesSent > 0;
+    if (unsure || leg.backend->broken || leg.status != 'I' || !leg.backend->reader().empty()) {
+      leg.pool->discard(std::move(leg.backend));
+    } else {
+      leg.pool->release(std::move(leg.backend));
+    }
+  }
+}
+
+void ClientSession::gatherForScatter(const wire::Frame& frame) {
+  char type = frame.type;
+  if (type == 'H') {
+    return;
+  }
+  wire::FieldReader r(frame.body);
+  std::string_view kind;
+  std::string_view name;
+  bool describesPortal = type == 'D' && r.bytes(1, kind) && kind[0] == 'P';
+  if (type == 'E' || describesPortal || (type == 'C' && r.bytes(1, kind) && kind[0] == 'P')) {
+    scatter_->messages.append(frame.bytes);
+    return;
+  }
+  (void)name;
+  std::string error;
+  wire::appendError(error, "SL003",
+                    "a statement that runs on several shards must be alone in its pipeline "
+                    "(Parse, Bind, Describe, Execute, Sync)");
+  scatter_->error = std::move(error);
+  skipToSync_ = true;
+}
+
+awaitable<void> ClientSession::runScatterPipeline() {
+  std::unique_ptr<ScatterPipeline> pipeline = std::move(scatter_);
+  inPipeline_ = false;
+  const Statement* found = pipeline->statementName.empty() ? &unnamed_ : nullptr;
+  if (found == nullptr) {
+    auto it = statements_.find(pipeline->statementName);
+    found = it == statements_.end() ? nullptr : &it->second;
+  }
+  if (pipeline->error.empty() && found == nullptr) {
+    wire::appendError(pipeline->error, "26000",
+                      "prepared statement \"" + pipeline->statementName + "\" does not exist");
+  }
+  if (!pipeline->error.empty()) {
+    std::string reply = std::move(pipeline->error);
+    wire::appendReadyForQuery(reply, txStatus_);
+    synthetic(std::move(reply));
+    co_return;
+  }
+
+  Statement statement = *found;
+  bool unnamed = pipeline->statementName.empty();
+  uint64_t id = id_;
+  uint64_t seq = unnamedSeq_;
+  co_await scatter(pipeline->shards, [&](pool::Backend& backend, int& hidden) {
+    std::string out;
+    const std::string& backendName = unnamed ? std::string() : statement.backendName;
+    hidden = 0;
+    if (unnamed || backend.prepared.count(backendName) == 0) {
+      wire::MessageWriter(out).begin('P').cstring(backendName).raw(statement.parseRest).end();
+      hidden = 1;
+      if (!unnamed) {
+        backend.prepared.insert(backendName);
+      }
+    }
+    backend.unnamedClient = unnamed ? id : 0;
+    backend.unnamedSeq = seq;
+    wire::MessageWriter(out)
+        .begin('B')
+        .cstring(pipeline->portal)
+        .cstring(backendName)
+        .raw(pipeline->bindRest)
+        .end();
+    out += pipeline->messages;
+    wire::MessageWriter(out).begin('S').end();
+    return out;
+  });
+}
+
+}  // namespace shardline::session
