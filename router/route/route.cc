@@ -410,7 +410,9 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
       referenceRead = true;
       continue;
     }
-    if (sharded != nullptr && sharded->table->colocationGroup != resolved.table->colocationGroup) {
+    bool ddl = analysis.kind == StatementKind::Ddl;  // runs on every shard whatever its tables
+    if (!ddl && sharded != nullptr &&
+        sharded->table->colocationGroup != resolved.table->colocationGroup) {
       // Decided from the statement's shape alone, never from where its keys happen to hash.
       return fail(kNotColocated,
                   "tables " + qualified(*sharded->ref, in.searchSchema) + " and " +
@@ -425,7 +427,9 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
 
   if (analysis.kind == StatementKind::Ddl) {
     if (sharded != nullptr || referenceRead) {
-      return allShards(map, "DDL on a sharded or reference table goes to every shard");
+      Route route = allShards(map, "DDL on a sharded or reference table goes to every shard");
+      route.copies = true;
+      return route;
     }
     if (readsUnmappedTable(tables)) {
       return oneShard(map.defaultShard(), "DDL on tables the map does not name: the default shard");
@@ -434,7 +438,9 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
   }
   if (sharded == nullptr) {
     if (referenceWritten) {
-      return allShards(map, "write to a reference table goes to every shard");
+      Route route = allShards(map, "write to a reference table goes to every shard");
+      route.copies = true;
+      return route;
     }
     if (readsUnmappedTable(tables)) {
       return oneShard(map.defaultShard(), "tables the map does not name: the default shard");

@@ -47,6 +47,9 @@ struct Route {
   // INSERT ... VALUES over several shards: the shard of each row, in order.
   std::vector<ShardIndex> rowShards;
   bool splitCopy = false;  // COPY FROM into a sharded table: rows split by key
+  // Every shard holds the same rows (a reference table written, DDL): the statement's row
+  // count is one shard's, not the sum.
+  bool copies = false;
   std::string reason;      // how the decision was made, for `shardline route` and logs
   std::optional<RouteError> error;
 };

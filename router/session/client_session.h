@@ -99,6 +99,7 @@ struct Target {
   std::vector<shardmap::ShardIndex> shards;
   std::string error;
   Control control = Control::None;
+  bool copies = false;   // Shards: each holds the same rows, so counts are not summed
   std::string_view tag;  // Control's CommandComplete tag: "BEGIN", "COMMIT", ...
 };
 
@@ -113,6 +114,7 @@ enum class ShardMove : uint8_t {
 // to Sync, then run on every shard and the replies merged.
 struct ScatterPipeline {
   std::vector<shardmap::ShardIndex> shards;
+  bool copies = false;
   std::string statementName;  // the client's name; empty for the unnamed statement
   std::string portal;
   std::string bindRest;       // the Bind after the portal and statement names
@@ -240,10 +242,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // `build` gives the messages for one backend and how many ParseComplete replies of the
   // router's own they start with.
   using ScatterBuild = std::function<std::string(pool::Backend& backend, int& hiddenParses)>;
-  awaitable<void> scatterQuery(std::string_view queryBytes,
-                               const std::vector<shardmap::ShardIndex>& shards);
+  awaitable<void> scatterQuery(std::string_view queryBytes, const Target& target);
   awaitable<void> runScatterPipeline();
-  awaitable<void> scatter(const std::vector<shardmap::ShardIndex>& shards,
+  awaitable<void> scatter(const std::vector<shardmap::ShardIndex>& shards, bool copies,
                           const ScatterBuild& build);
   void gatherForScatter(const wire::Frame& frame);
 

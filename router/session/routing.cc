@@ -130,6 +130,7 @@ void addRoute(const shardmap::ShardMap& map, const route::Route& route, Target& 
   }
   Target next;
   next.kind = route.shards.size() == 1 ? Target::Kind::Shard : Target::Kind::Shards;
+  target.copies = target.copies || route.copies;
   next.shard = route.shards.front();
   next.shards = route.shards;
   if (target.kind == Target::Kind::Any) {
@@ -338,7 +339,7 @@ awaitable<bool> ClientSession::routeQuery(wire::Frame frame) {
       co_await queryError(crossShardError(target));
       co_return false;
     }
-    co_await scatterQuery(frame.bytes, target.shards);
+    co_await scatterQuery(frame.bytes, target);
     co_return false;
   }
   ShardIndex shard = target.kind == Target::Kind::Any ? anyShard() : target.shard;
@@ -443,6 +444,7 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement,
     inPipeline_ = true;
     scatter_ = std::make_unique<ScatterPipeline>();
     scatter_->shards = target.shards;
+    scatter_->copies = target.copies;
     scatter_->statementName = std::string(name);
     scatter_->portal = std::string(portal);
     scatter_->bindRest = std::string(bindRest);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_set>
 
 #include "router/server.h"
 #include "router/session/client_session.h"
@@ -86,7 +87,8 @@ std::string mergedError(const std::vector<Leg>& legs, const shardmap::ShardMap& 
 
 class Merger {
  public:
-  explicit Merger(std::vector<Leg>& legs) : legs_(legs), at_(legs.size(), 0) {
+  Merger(std::vector<Leg>& legs, bool copies)
+      : legs_(legs), copies_(copies), at_(legs.size(), 0) {
     for (size_t i = 0; i < legs.size(); ++i) {
       // The router's own Parse replies come first; the client never asked for them.
       while (legs[i].hiddenParses > 0 && at_[i] < legs[i].replies.size() &&
@@ -104,6 +106,12 @@ class Merger {
     std::vector<ShardReply>& lead = legs_[0].replies;
     for (size_t& i = at_[0]; i < lead.size(); ++i) {
       const ShardReply& reply = lead[i];
+      if (reply.type == 'N') {
+        if (notices_.insert(reply.bytes).second) {
+          out += reply.bytes;
+        }
+        continue;
+      }
       if (isRow(reply.type) || isAside(reply.type)) {
         out += reply.bytes;
         continue;
@@ -115,7 +123,8 @@ class Merger {
         const ShardReply* match = advance(leg, reply.type, out);
         std::string_view otherPrefix;
         uint64_t count = 0;
-        if (counted && match != nullptr && splitCount(tagOf(*match), otherPrefix, count)) {
+        if (counted && !copies_ && match != nullptr &&
+            splitCount(tagOf(*match), otherPrefix, count)) {
           total += count;
         }
       }
@@ -135,7 +144,13 @@ class Merger {
     size_t& i = at_[leg];
     while (i < replies.size()) {
       const ShardReply& reply = replies[i];
-      if (isRow(reply.type) || reply.type == 'N' || reply.type == 'A') {
+      if (reply.type == 'N') {
+        // Shards that did the same work say the same things: each notice once.
+        if (notices_.insert(reply.bytes).second) {
+          out += reply.bytes;
+        }
+        ++i;
+      } else if (isRow(reply.type) || reply.type == 'A') {
         out += reply.bytes;
         ++i;
       } else if (reply.type == 'S') {
@@ -151,15 +166,16 @@ class Merger {
   }
 
   std::vector<Leg>& legs_;
+  bool copies_;  // every shard holds the same rows: the first shard's count stands for all
   std::vector<size_t> at_;
+  std::unordered_set<std::string> notices_;  // notices passed on, each once
 };
 
 }  // namespace
 
-awaitable<void> ClientSession::scatterQuery(std::string_view queryBytes,
-                                            const std::vector<ShardIndex>& shards) {
+awaitable<void> ClientSession::scatterQuery(std::string_view queryBytes, const Target& target) {
   std::string query(queryBytes);
-  co_await scatter(shards, [&query](pool::Backend& backend, int& hidden) {
+  co_await scatter(target.shards, target.copies, [&query](pool::Backend& backend, int& hidden) {
     hidden = 0;
     backend.unnamedClient = 0;
     return query;
@@ -169,7 +185,7 @@ awaitable<void> ClientSession::scatterQuery(std::string_view queryBytes,
   ++unnamedSeq_;
 }
 
-awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards,
+awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, bool copies,
                                        const ScatterBuild& build) {
   const shardmap::ShardMap& map = worker_.map();
   std::vector<Leg> legs(shards.size());
@@ -236,7 +252,7 @@ awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards,
       out_ += mergedError(legs, map);
       wire::appendReadyForQuery(out_, 'I');
     } else {
-      out_ += Merger(legs).run();
+      out_ += Merger(legs, copies).run();
     }
   } else {
     out_ += error;
@@ -305,7 +321,7 @@ awaitable<void> ClientSession::runScatterPipeline() {
   bool unnamed = pipeline->statementName.empty();
   uint64_t id = id_;
   uint64_t seq = unnamedSeq_;
-  co_await scatter(pipeline->shards, [&](pool::Backend& backend, int& hidden) {
+  co_await scatter(pipeline->shards, pipeline->copies, [&](pool::Backend& backend, int& hidden) {
     std::string out;
     const std::string& backendName = unnamed ? std::string() : statement.backendName;
     hidden = 0;

@@ -172,6 +172,8 @@ TEST_CASE("DDL on sharded or reference tables goes to every shard") {
   CHECK(routeOf({"ALTER TABLE countries ADD COLUMN code text"}) == "all");
   CHECK(routeOf({"TRUNCATE orders"}) == "all");
   CHECK(routeOf({"CREATE TABLE scratch (x int)"}) == "s0");
+  CHECK(routeOf({"DROP TABLE users, events, countries"}) == "all");  // not colocated: still DDL
+  CHECK(routeOf({"TRUNCATE users, events"}) == "all");
 }
 
 TEST_CASE("hints by comment win, in extended protocol too (K2)") {

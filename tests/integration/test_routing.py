@@ -1,0 +1,335 @@
+"""Routing over two shards: rows land where the independent hash says, reads find
+them, and what cannot run on one shard gets a clear error.
+
+The router routes over s0-primary and s1-primary. Expected shards come from
+Python's xxhash (python3-xxhash), not from shardline's code.
+"""
+import asyncio
+
+import asyncpg
+import psycopg
+import pytest
+import xxhash
+
+from conftest import direct_port
+
+SLOTS = 4096
+SHARDS = ["s0-primary", "s1-primary"]
+
+MAP = """
+[[tables]]
+name = "rt_users"
+key = "user_id"
+type = "bigint"
+
+[[tables]]
+name = "rt_orders"
+key = "user_id"
+type = "bigint"
+colocate_with = "rt_users"
+
+[[tables]]
+name = "rt_tenants"
+key = "tenant"
+type = "text"
+
+[[tables]]
+name = "rt_countries"
+reference = true
+"""
+
+SCHEMA = [
+    "DROP TABLE IF EXISTS rt_orders, rt_users, rt_tenants, rt_countries, rt_local",
+    "CREATE TABLE rt_users (user_id bigint PRIMARY KEY, name text)",
+    "CREATE TABLE rt_orders (user_id bigint, order_id int, amount int, "
+    "PRIMARY KEY (user_id, order_id))",
+    "CREATE TABLE rt_tenants (tenant text PRIMARY KEY, plan text)",
+    "CREATE TABLE rt_countries (code text PRIMARY KEY, name text)",
+    "CREATE TABLE rt_local (x int)",
+]
+
+
+def shard_of_int(key):
+    """Index of the shard owning an integer key: xxh3_64 of its 8-byte little-endian
+    form, slot = top 12 bits, two shards splitting the slots evenly."""
+    slot = xxhash.xxh3_64_intdigest(int(key).to_bytes(8, "little", signed=True)) >> 52
+    return 0 if slot < SLOTS // 2 else 1
+
+
+def shard_of_text(key):
+    slot = xxhash.xxh3_64_intdigest(key.encode()) >> 52
+    return 0 if slot < SLOTS // 2 else 1
+
+
+def on_shard(index, sql):
+    with psycopg.connect(f"host=127.0.0.1 port={direct_port(SHARDS[index])} user=demo "
+                         "password=demo dbname=demo", autocommit=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def ids_on_shard(index, table="rt_users", column="user_id"):
+    return sorted(row[0] for row in on_shard(index, f"SELECT {column} FROM {table}"))
+
+
+@pytest.fixture(scope="module")
+def two_shards(workdir):
+    from conftest import Router
+    r = Router(workdir, shards=SHARDS, extra=MAP).start()
+    with psycopg.connect(r.dsn(), autocommit=True) as conn:
+        for statement in SCHEMA:
+            conn.execute(statement)
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def conn(two_shards):
+    with psycopg.connect(two_shards.dsn(), autocommit=True) as c:
+        c.execute("TRUNCATE rt_orders, rt_users, rt_tenants, rt_countries")
+        yield c
+
+
+def test_ddl_on_sharded_and_reference_tables_reaches_every_shard(conn):
+    for index in range(2):
+        tables = {row[0] for row in on_shard(
+            index, "SELECT tablename FROM pg_tables WHERE tablename LIKE 'rt_%'")}
+        assert {"rt_users", "rt_orders", "rt_tenants", "rt_countries"} <= tables
+    # A table the map does not name lives on the default shard only.
+    assert on_shard(0, "SELECT count(*) FROM pg_tables WHERE tablename = 'rt_local'") == [(1,)]
+    assert on_shard(1, "SELECT count(*) FROM pg_tables WHERE tablename = 'rt_local'") == [(0,)]
+
+
+def test_inserts_land_on_the_shard_the_hash_names(conn):
+    keys = list(range(1, 41))
+    for key in keys[:10]:
+        conn.execute(f"INSERT INTO rt_users (user_id, name) VALUES ({key}, 'simple')")
+    for key in keys[10:20]:
+        conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'text')", (key,))
+    for key in keys[20:30]:
+        conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%b, 'binary')", (key,))
+    with conn.cursor() as cur:
+        for key in keys[30:]:
+            cur.execute("INSERT INTO rt_users (name, user_id) VALUES ('prepared', %s)", (key,),
+                        prepare=True)
+    for index in range(2):
+        assert ids_on_shard(index) == [k for k in keys if shard_of_int(k) == index]
+    assert {shard_of_int(k) for k in keys} == {0, 1}
+
+
+def test_asyncpg_binary_parameters_route_by_key(conn, two_shards):
+    async def run():
+        c = await asyncpg.connect(host="127.0.0.1", port=two_shards.port, user="demo",
+                                  password="demo", database="demo")
+        try:
+            for key in range(100, 120):
+                await c.execute("INSERT INTO rt_users (user_id, name) VALUES ($1, $2)", key,
+                                f"a{key}")
+            names = [await c.fetchval("SELECT name FROM rt_users WHERE user_id = $1", key)
+                     for key in range(100, 120)]
+            return names
+        finally:
+            await c.close()
+    names = asyncio.run(run())
+    assert names == [f"a{key}" for key in range(100, 120)]
+    for index in range(2):
+        assert ids_on_shard(index) == [k for k in range(100, 120) if shard_of_int(k) == index]
+
+
+def test_text_keys_route_by_their_bytes(conn):
+    tenants = [f"tenant-{i}" for i in range(20)]
+    for tenant in tenants:
+        conn.execute("INSERT INTO rt_tenants (tenant, plan) VALUES (%s, 'free')", (tenant,))
+    for index in range(2):
+        assert ids_on_shard(index, "rt_tenants", "tenant") == sorted(
+            t for t in tenants if shard_of_text(t) == index)
+    assert conn.execute("SELECT plan FROM rt_tenants WHERE tenant = 'tenant-7'").fetchall() == [
+        ("free",)]
+
+
+def test_reads_by_key_in_lists_and_scatter(conn):
+    for key in range(1, 21):
+        conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, %s)", (key, f"u{key}"))
+    assert conn.execute("SELECT name FROM rt_users WHERE user_id = 7").fetchall() == [("u7",)]
+    rows = conn.execute("SELECT user_id FROM rt_users WHERE user_id IN (3, 4, 5, 6)").fetchall()
+    assert sorted(rows) == [(3,), (4,), (5,), (6,)]
+    rows = conn.execute("SELECT user_id FROM rt_users WHERE user_id = ANY(%s)",
+                        ([8, 9, 10],)).fetchall()
+    assert sorted(rows) == [(8,), (9,), (10,)]
+    # No key: every shard's rows under one RowDescription, the count summed.
+    cur = conn.execute("SELECT user_id, name FROM rt_users WHERE name LIKE 'u%'")
+    assert sorted(cur.fetchall()) == [(k, f"u{k}") for k in range(1, 21)]
+    assert cur.rowcount == 20
+    assert [d.name for d in cur.description] == ["user_id", "name"]
+    cur = conn.execute("SELECT user_id FROM rt_users WHERE name LIKE %s", ("u1%",))
+    assert sorted(r[0] for r in cur.fetchall()) == [1] + list(range(10, 20))
+
+
+def test_copy_out_streams_every_shard(conn):
+    for key in range(1, 11):
+        conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'c')", (key,))
+    with conn.cursor() as cur:
+        with cur.copy("COPY rt_users (user_id) TO STDOUT") as copy:
+            data = b"".join(bytes(chunk) for chunk in copy)
+    assert sorted(int(line) for line in data.decode().split()) == list(range(1, 11))
+
+
+def test_reference_tables_written_everywhere_read_once(conn):
+    cur = conn.execute("INSERT INTO rt_countries (code, name) VALUES ('fr', 'France'), "
+                       "('de', 'Germany')")
+    assert cur.rowcount == 2  # one shard's count, not the sum of copies
+    for index in range(2):
+        assert on_shard(index, "SELECT code FROM rt_countries ORDER BY code") == [("de",), ("fr",)]
+    assert sorted(conn.execute("SELECT code FROM rt_countries").fetchall()) == [("de",), ("fr",)]
+    conn.execute("INSERT INTO rt_users (user_id, name) VALUES (5, 'fr')")
+    rows = conn.execute("SELECT c.name FROM rt_users u JOIN rt_countries c ON c.code = u.name "
+                        "WHERE u.user_id = 5").fetchall()
+    assert rows == [("France",)]
+
+
+def test_colocated_join_and_transaction_on_one_shard(conn):
+    with conn.transaction():
+        conn.execute("INSERT INTO rt_users (user_id, name) VALUES (11, 'x')")
+        conn.execute("INSERT INTO rt_orders (user_id, order_id, amount) VALUES (11, 1, 5)")
+        conn.execute("INSERT INTO rt_orders (user_id, order_id, amount) VALUES (11, 2, 7)")
+    rows = conn.execute("SELECT sum(o.amount) FROM rt_users u JOIN rt_orders o "
+                        "ON o.user_id = u.user_id WHERE u.user_id = 11").fetchall()
+    assert rows == [(12,)]
+    owner = shard_of_int(11)
+    assert ids_on_shard(owner, "rt_orders") == [11, 11]
+    assert ids_on_shard(1 - owner, "rt_orders") == []
+
+
+def keys_on(index, count, start=1000):
+    out = []
+    key = start
+    while len(out) < count:
+        if shard_of_int(key) == index:
+            out.append(key)
+        key += 1
+    return out
+
+
+def test_a_second_shard_in_a_transaction_is_refused_and_nothing_commits(conn):
+    a = keys_on(0, 1)[0]
+    b = keys_on(1, 1)[0]
+    with pytest.raises(psycopg.Error) as failure:
+        with conn.transaction():
+            conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'a')", (a,))
+            conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'b')", (b,))
+    assert failure.value.sqlstate == "SL003"
+    assert "shard s1" in str(failure.value) and "shard s0" in str(failure.value)
+    assert ids_on_shard(0) == [] and ids_on_shard(1) == []
+    # The session is usable afterwards, on either shard.
+    conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'b')", (b,))
+    assert ids_on_shard(1) == [b]
+
+
+def test_statements_of_one_query_string_must_share_a_shard(conn):
+    a = keys_on(0, 1)[0]
+    b = keys_on(1, 1)[0]
+    with pytest.raises(psycopg.Error) as failure:
+        conn.execute(f"INSERT INTO rt_users (user_id, name) VALUES ({a}, 'a'); "
+                     f"INSERT INTO rt_users (user_id, name) VALUES ({b}, 'b')")
+    assert failure.value.sqlstate == "SL003"
+    assert ids_on_shard(0) == [] and ids_on_shard(1) == []
+    a2 = keys_on(0, 2)[1]
+    conn.execute(f"INSERT INTO rt_users (user_id, name) VALUES ({a}, 'a'); "
+                 f"INSERT INTO rt_users (user_id, name) VALUES ({a2}, 'a')")
+    assert ids_on_shard(0) == sorted([a, a2])
+
+
+def test_begin_without_statements_and_read_only_transactions(conn):
+    conn.execute("BEGIN")
+    conn.execute("COMMIT")
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    level = conn.execute("SHOW transaction_isolation").fetchone()[0]
+    conn.execute("COMMIT")
+    assert level == "repeatable read"
+    # The BEGIN's options reach the shard the transaction runs on.
+    key = keys_on(1, 1)[0]
+    conn.execute("BEGIN READ ONLY")
+    with pytest.raises(psycopg.Error) as failure:
+        conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'x')", (key,))
+    assert failure.value.sqlstate == "25006"
+    conn.execute("ROLLBACK")
+    assert ids_on_shard(1) == []
+
+
+def test_psycopg_transactions_route_on_each_shard(two_shards, conn):
+    with psycopg.connect(two_shards.dsn()) as c:  # not autocommit: psycopg sends BEGIN
+        for key in keys_on(0, 3) + keys_on(1, 3):
+            c.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 't')", (key,))
+            c.commit()
+        cur = c.execute("SELECT name FROM rt_users WHERE user_id = %s", (keys_on(1, 1)[0],))
+        assert cur.fetchall() == [("t",)]
+        c.rollback()
+    assert ids_on_shard(0) == keys_on(0, 3) and ids_on_shard(1) == keys_on(1, 3)
+
+
+def test_writes_without_a_key_are_refused(conn):
+    with pytest.raises(psycopg.Error) as failure:
+        conn.execute("UPDATE rt_users SET name = 'x'")
+    assert failure.value.sqlstate == "SL001"
+    assert "rt_users" in str(failure.value) and "user_id" in str(failure.value)
+    with pytest.raises(psycopg.Error) as failure:
+        conn.execute("UPDATE rt_users SET user_id = 2 WHERE user_id = 1")
+    assert failure.value.sqlstate == "SL002"
+
+
+def test_multishard_writes_when_allowed(router_factory, conn):
+    r = router_factory(shards=SHARDS, extra="[routing]\nallow_multishard_writes = true\n" + MAP)
+    for key in keys_on(0, 2) + keys_on(1, 3):
+        conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'old')", (key,))
+    with psycopg.connect(r.dsn(), autocommit=True) as c:
+        cur = c.execute("UPDATE rt_users SET name = 'new' WHERE name = 'old'")
+        assert cur.rowcount == 5  # counts summed over the shards
+    for index in range(2):
+        assert on_shard(index, "SELECT DISTINCT name FROM rt_users") == [("new",)]
+
+
+def test_merges_not_supported_yet_get_a_clear_error(conn):
+    for sql in ["SELECT * FROM rt_users ORDER BY user_id",
+                "SELECT count(*) FROM rt_users",
+                "SELECT * FROM rt_users LIMIT 1"]:
+        with pytest.raises(psycopg.Error) as failure:
+            conn.execute(sql)
+        assert failure.value.sqlstate == "SL004", sql
+        assert "not supported yet" in str(failure.value)
+
+
+def test_hints_pick_the_shard(conn):
+    for key in keys_on(0, 2) + keys_on(1, 3):
+        conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'h')", (key,))
+    assert conn.execute("/* shardline: shard=s1 */ SELECT count(*) FROM rt_users").fetchall() == [
+        (3,)]
+    assert conn.execute("/* shardline: shard=s0 */ SELECT count(*) FROM rt_users").fetchall() == [
+        (2,)]
+    key = keys_on(1, 1)[0]
+    assert conn.execute(f"/* shardline: key={key} */ SELECT count(*) FROM rt_users").fetchall() == [
+        (3,)]
+    with pytest.raises(psycopg.Error) as failure:
+        conn.execute("/* shardline: shard=s9 */ SELECT 1")
+    assert failure.value.sqlstate == "SL006"
+
+
+def test_errors_of_a_statement_on_every_shard_name_the_shards(conn):
+    with pytest.raises(psycopg.Error) as failure:
+        conn.execute("CREATE TABLE rt_users (x int)")
+    assert failure.value.sqlstate == "42P07"
+    text = str(failure.value)
+    assert "shard s0" in text
+    assert failure.value.diag.message_detail is not None
+    assert "shard s1" in failure.value.diag.message_detail
+    assert conn.execute("SELECT 1").fetchall() == [(1,)]
+
+
+def test_multi_row_insert_on_one_shard_and_across_shards(conn):
+    a, a2 = keys_on(0, 2)
+    conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'm'), (%s, 'm')", (a, a2))
+    assert ids_on_shard(0) == sorted([a, a2])
+    b = keys_on(1, 1)[0]
+    with pytest.raises(psycopg.Error) as failure:
+        conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'm'), (%s, 'm')",
+                     (keys_on(0, 3)[2], b))
+    assert failure.value.sqlstate == "SL004"
+    assert ids_on_shard(1) == []
