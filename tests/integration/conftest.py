@@ -33,10 +33,24 @@ def md5_secret(password, user):
     return "md5" + hashlib.md5((password + user).encode()).hexdigest()
 
 
-def cluster_nodes():
-    out = subprocess.run([str(REPO / "scripts" / "cluster"), "status", "--json"],
+FOUR_DIR = os.environ.get("SHARDLINE_FOUR_DIR", CLUSTER_DIR + "-four")
+FOUR_TOPOLOGY = str(REPO / "scripts" / "topologies" / "four.toml")
+
+
+def cluster_nodes(topology="dev"):
+    """Nodes of the dev topology (two shards with replicas) or of "four" (four
+    primaries); the four-shard cluster is started when it is not running."""
+    command = [str(REPO / "scripts" / "cluster")]
+    if topology == "four":
+        command += ["--topology", FOUR_TOPOLOGY, "--base", FOUR_DIR]
+    out = subprocess.run(command + ["status", "--json"],
                          check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
+    nodes = json.loads(out)
+    if topology == "four" and not all(n["running"] for n in nodes):
+        subprocess.run(command + ["start"], check=True, capture_output=True, text=True,
+                       timeout=300)
+        return cluster_nodes(topology)
+    return nodes
 
 
 def free_port():
@@ -100,9 +114,11 @@ class Router:
 
 def render_config(port, socket_dir, mode="transaction", max_size=10, checkout_timeout_ms=5000,
                   users=None, extra="", node="s0-primary", tls=None, log_level="info",
-                  shutdown_drain_ms=5000, max_message_bytes=67108864, shards=None):
-    """A router config; `shards` lists primary nodes to route over (default: `node` alone)."""
-    nodes = {n["name"]: n for n in cluster_nodes()}
+                  shutdown_drain_ms=5000, max_message_bytes=67108864, shards=None,
+                  topology="dev"):
+    """A router config; `shards` lists primary nodes of `topology` to route over
+    (default: `node` alone)."""
+    nodes = {n["name"]: n for n in cluster_nodes(topology)}
     if users is None:
         users = [
             {"name": "demo", "password": DEMO_VERIFIER, "backend_password": "demo"},
@@ -195,9 +211,9 @@ def direct_dsn():
     return f"host=127.0.0.1 port={p['port']} user=demo password=demo dbname=demo"
 
 
-def direct_port(node="s0-primary"):
+def direct_port(node="s0-primary", topology="dev"):
     """The TCP port of a cluster node (127.0.0.1)."""
-    return {n["name"]: n for n in cluster_nodes()}[node]["port"]
+    return {n["name"]: n for n in cluster_nodes(topology)}[node]["port"]
 
 
 def superuser_sql(sql, node="s0-primary", dbname="demo", timeout=60):

@@ -1,8 +1,9 @@
-"""Routing over two shards: rows land where the independent hash says, reads find
-them, and what cannot run on one shard gets a clear error.
+"""Routing over two and four shards: rows land where the independent hash says,
+reads find them, and what cannot run on one shard gets a clear error.
 
-The router routes over s0-primary and s1-primary. Expected shards come from
-Python's xxhash (python3-xxhash), not from shardline's code.
+Every test runs twice: over the dev cluster's two primaries and over the
+four-shard cluster. Expected shards come from Python's xxhash
+(python3-xxhash), not from shardline's code.
 """
 import asyncio
 
@@ -14,7 +15,11 @@ import xxhash
 from conftest import direct_port
 
 SLOTS = 4096
-SHARDS = ["s0-primary", "s1-primary"]
+LAYOUTS = {
+    "two": ("dev", ["s0-primary", "s1-primary"]),
+    "four": ("four", ["s0-primary", "s1-primary", "s2-primary", "s3-primary"]),
+}
+layout = LAYOUTS["two"]  # the layout of the module fixture's current run
 
 MAP = """
 [[tables]]
@@ -49,21 +54,31 @@ SCHEMA = [
 ]
 
 
+def shard_count():
+    return len(layout[1])
+
+
+def shard_of_slot(slot):
+    """The shards split the slots evenly, in order."""
+    return slot // (SLOTS // shard_count())
+
+
 def shard_of_int(key):
     """Index of the shard owning an integer key: xxh3_64 of its 8-byte little-endian
-    form, slot = top 12 bits, two shards splitting the slots evenly."""
-    slot = xxhash.xxh3_64_intdigest(int(key).to_bytes(8, "little", signed=True)) >> 52
-    return 0 if slot < SLOTS // 2 else 1
+    form, slot = top 12 bits."""
+    return shard_of_slot(
+        xxhash.xxh3_64_intdigest(int(key).to_bytes(8, "little", signed=True)) >> 52)
 
 
 def shard_of_text(key):
-    slot = xxhash.xxh3_64_intdigest(key.encode()) >> 52
-    return 0 if slot < SLOTS // 2 else 1
+    return shard_of_slot(xxhash.xxh3_64_intdigest(key.encode()) >> 52)
 
 
 def on_shard(index, sql):
-    with psycopg.connect(f"host=127.0.0.1 port={direct_port(SHARDS[index])} user=demo "
-                         "password=demo dbname=demo", autocommit=True) as conn:
+    topology, nodes = layout
+    port = direct_port(nodes[index], topology)
+    with psycopg.connect(f"host=127.0.0.1 port={port} user=demo password=demo dbname=demo",
+                         autocommit=True) as conn:
         return conn.execute(sql).fetchall()
 
 
@@ -71,10 +86,14 @@ def ids_on_shard(index, table="rt_users", column="user_id"):
     return sorted(row[0] for row in on_shard(index, f"SELECT {column} FROM {table}"))
 
 
-@pytest.fixture(scope="module")
-def two_shards(workdir):
+@pytest.fixture(scope="module", params=sorted(LAYOUTS))
+def two_shards(workdir, request):
+    """The router over the layout of this run (the name stays from the first layout)."""
+    global layout
     from conftest import Router
-    r = Router(workdir, shards=SHARDS, extra=MAP).start()
+    layout = LAYOUTS[request.param]
+    topology, nodes = layout
+    r = Router(workdir, shards=nodes, topology=topology, extra=MAP).start()
     with psycopg.connect(r.dsn(), autocommit=True) as conn:
         for statement in SCHEMA:
             conn.execute(statement)
@@ -90,13 +109,15 @@ def conn(two_shards):
 
 
 def test_ddl_on_sharded_and_reference_tables_reaches_every_shard(conn):
-    for index in range(2):
+    for index in range(shard_count()):
         tables = {row[0] for row in on_shard(
             index, "SELECT tablename FROM pg_tables WHERE tablename LIKE 'rt_%'")}
         assert {"rt_users", "rt_orders", "rt_tenants", "rt_countries"} <= tables
     # A table the map does not name lives on the default shard only.
     assert on_shard(0, "SELECT count(*) FROM pg_tables WHERE tablename = 'rt_local'") == [(1,)]
-    assert on_shard(1, "SELECT count(*) FROM pg_tables WHERE tablename = 'rt_local'") == [(0,)]
+    for index in range(1, shard_count()):
+        assert on_shard(index,
+                        "SELECT count(*) FROM pg_tables WHERE tablename = 'rt_local'") == [(0,)]
 
 
 def test_inserts_land_on_the_shard_the_hash_names(conn):
@@ -111,9 +132,9 @@ def test_inserts_land_on_the_shard_the_hash_names(conn):
         for key in keys[30:]:
             cur.execute("INSERT INTO rt_users (name, user_id) VALUES ('prepared', %s)", (key,),
                         prepare=True)
-    for index in range(2):
+    for index in range(shard_count()):
         assert ids_on_shard(index) == [k for k in keys if shard_of_int(k) == index]
-    assert {shard_of_int(k) for k in keys} == {0, 1}
+    assert {shard_of_int(k) for k in keys} == set(range(shard_count()))
 
 
 def test_asyncpg_binary_parameters_route_by_key(conn, two_shards):
@@ -131,7 +152,7 @@ def test_asyncpg_binary_parameters_route_by_key(conn, two_shards):
             await c.close()
     names = asyncio.run(run())
     assert names == [f"a{key}" for key in range(100, 120)]
-    for index in range(2):
+    for index in range(shard_count()):
         assert ids_on_shard(index) == [k for k in range(100, 120) if shard_of_int(k) == index]
 
 
@@ -139,7 +160,7 @@ def test_text_keys_route_by_their_bytes(conn):
     tenants = [f"tenant-{i}" for i in range(20)]
     for tenant in tenants:
         conn.execute("INSERT INTO rt_tenants (tenant, plan) VALUES (%s, 'free')", (tenant,))
-    for index in range(2):
+    for index in range(shard_count()):
         assert ids_on_shard(index, "rt_tenants", "tenant") == sorted(
             t for t in tenants if shard_of_text(t) == index)
     assert conn.execute("SELECT plan FROM rt_tenants WHERE tenant = 'tenant-7'").fetchall() == [
@@ -177,7 +198,7 @@ def test_reference_tables_written_everywhere_read_once(conn):
     cur = conn.execute("INSERT INTO rt_countries (code, name) VALUES ('fr', 'France'), "
                        "('de', 'Germany')")
     assert cur.rowcount == 2  # one shard's count, not the sum of copies
-    for index in range(2):
+    for index in range(shard_count()):
         assert on_shard(index, "SELECT code FROM rt_countries ORDER BY code") == [("de",), ("fr",)]
     assert sorted(conn.execute("SELECT code FROM rt_countries").fetchall()) == [("de",), ("fr",)]
     conn.execute("INSERT INTO rt_users (user_id, name) VALUES (5, 'fr')")
@@ -195,8 +216,8 @@ def test_colocated_join_and_transaction_on_one_shard(conn):
                         "ON o.user_id = u.user_id WHERE u.user_id = 11").fetchall()
     assert rows == [(12,)]
     owner = shard_of_int(11)
-    assert ids_on_shard(owner, "rt_orders") == [11, 11]
-    assert ids_on_shard(1 - owner, "rt_orders") == []
+    for index in range(shard_count()):
+        assert ids_on_shard(index, "rt_orders") == ([11, 11] if index == owner else [])
 
 
 def keys_on(index, count, start=1000):
@@ -277,13 +298,14 @@ def test_writes_without_a_key_are_refused(conn):
 
 
 def test_multishard_writes_when_allowed(router_factory, conn):
-    r = router_factory(shards=SHARDS, extra="[routing]\nallow_multishard_writes = true\n" + MAP)
+    r = router_factory(shards=layout[1], topology=layout[0],
+                       extra="[routing]\nallow_multishard_writes = true\n" + MAP)
     for key in keys_on(0, 2) + keys_on(1, 3):
         conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'old')", (key,))
     with psycopg.connect(r.dsn(), autocommit=True) as c:
         cur = c.execute("UPDATE rt_users SET name = 'new' WHERE name = 'old'")
         assert cur.rowcount == 5  # counts summed over the shards
-    for index in range(2):
+    for index in (0, 1):
         assert on_shard(index, "SELECT DISTINCT name FROM rt_users") == [("new",)]
 
 
