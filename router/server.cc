@@ -139,9 +139,8 @@ std::string Server::start() {
 
   int count = config_.workers;
   for (int i = 0; i < count; ++i) {
-    workers_.push_back(
-        std::make_unique<Worker>(i, config_, *map_, count, serverTls_.get(), backendTls_.get(),
-                                 cancels_));
+    workers_.push_back(std::make_unique<Worker>(i, config_, *map_, count, serverTls_.get(),
+                                                backendTls_.get(), cancels_));
     workers_.back()->start();
   }
   if (tcp_) {

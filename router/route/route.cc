@@ -157,6 +157,14 @@ std::vector<Resolved> resolveTables(const ShardMap& map, const Analysis& analysi
   return out;
 }
 
+std::string shardNames(const ShardMap& map, const Route& route) {
+  std::string out;
+  for (ShardIndex shard : route.shards) {
+    out += (out.empty() ? "" : ", ") + map.shard(shard).name;
+  }
+  return out;
+}
+
 // System catalogs exist on every shard, so reading them pins nothing.
 bool isCatalog(const TableRef& ref) {
   if (ref.schema.empty()) {
@@ -445,7 +453,8 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
     if (readsUnmappedTable(tables)) {
       return oneShard(map.defaultShard(), "tables the map does not name: the default shard");
     }
-    return anyShard(map, referenceRead ? "reference tables only: any shard" : "no table: any shard");
+    return anyShard(map,
+                    referenceRead ? "reference tables only: any shard" : "no table: any shard");
   }
 
   const Table& table = *sharded->table;
@@ -474,6 +483,12 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
       return fail(kNotSupported,
                   *merge + " over several shards is not supported yet (table " + name + ")");
     }
+  }
+  if (route.shards.size() > 1 && !analysis.readOnly && !in.allowMultishardWrites && !route.all) {
+    return fail(kMissingKey, "a statement that writes or locks rows of sharded table " + name +
+                                 " names keys on several shards (" + shardNames(map, route) +
+                                 "), and multi-shard writes are off: send one statement per "
+                                 "shard");
   }
   if (route.shards.size() > 1 && !analysis.readOnly && !in.allowMultishardWrites) {
     return fail(kMissingKey, "a statement that writes or locks rows of sharded table " + name +

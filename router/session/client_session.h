@@ -19,6 +19,7 @@
 #include "router/pool/pool.h"
 #include "router/session/session_state.h"
 #include "router/session/statement_class.h"
+#include "router/sql/plan_cache.h"
 #include "router/wire/message.h"
 #include "shardmap/map.h"
 
@@ -88,19 +89,27 @@ struct Target {
     Any,     // on the client's backend if it has one, else on the default shard
     Shard,   // on `shard`
     Shards,  // on each of `shards` (two or more): a scatter read or a write to every shard
+    Split,   // an INSERT whose rows go to `shards`: row indexes by shard in `rows`
     Error,   // nowhere: `error` holds the ErrorResponse to report
   };
   // The text is a lone BEGIN, START TRANSACTION, COMMIT or ROLLBACK (no AND CHAIN),
   // which the router may answer itself while no backend is attached.
-  enum class Control : uint8_t { None, Begin, End };
+  enum class Control : uint8_t {
+    None,
+    Begin,    // BEGIN, START TRANSACTION
+    End,      // COMMIT, ROLLBACK
+    Setting,  // SET, RESET or SHOW of shardline.shard / shardline.key, answered by the router
+  };
 
   Kind kind = Kind::Any;
   shardmap::ShardIndex shard = 0;
   std::vector<shardmap::ShardIndex> shards;
+  std::vector<std::vector<size_t>> rows;  // Split: the VALUES rows of each of `shards`
   std::string error;
   Control control = Control::None;
   bool copies = false;   // Shards: each holds the same rows, so counts are not summed
   std::string_view tag;  // Control's CommandComplete tag: "BEGIN", "COMMIT", ...
+  std::string reply;     // Setting: the router's answer, up to ReadyForQuery
 };
 
 // How an attempt to put the client's backend on a shard ended.
@@ -117,9 +126,11 @@ struct ScatterPipeline {
   bool copies = false;
   std::string statementName;  // the client's name; empty for the unnamed statement
   std::string portal;
-  std::string bindRest;       // the Bind after the portal and statement names
-  std::string messages;       // what the client sent after Bind: Describe and Execute
-  std::string error;          // a message that cannot join the scatter: reported at Sync
+  std::string bindRest;  // the Bind after the portal and statement names
+  std::string messages;  // what the client sent after Bind: Describe and Execute
+  // A split INSERT: per shard, the Parse and Bind of its part of the rows. Empty otherwise.
+  std::vector<std::string> parts;
+  std::string error;  // a message that cannot join the scatter: reported at Sync
 };
 
 // The replies still expected, oldest first. A vector with a moving head: it
@@ -222,10 +233,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Routing (routing.cc).
   Target routeStatements(std::string_view text, std::string_view bindRest);
   std::string searchSchema() const;
+  // SET/RESET/SHOW shardline.shard and shardline.key: routing hints for the session.
+  bool isHintSetting(const sql::Analysis& analysis) const;
+  void applyHintSetting(const sql::AnalyzedStatement& analyzed, Target& target);
+  void addSessionHints(sql::Hints& hints) const;
   // Attaches a backend of `shard`, leaving the current one when nothing ties the client to
   // it, and sends a deferred BEGIN first.
   awaitable<ShardMove> useShard(shardmap::ShardIndex shard, Reply failureReply);
   awaitable<bool> leaveBackend();
+  awaitable<void> settleBackend();
   shardmap::ShardIndex anyShard() const;
   void startDeferredTransaction();
   std::string crossShardError(const Target& target) const;
@@ -236,13 +252,22 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<bool> routeBind(const Statement& statement, std::string_view name,
                             std::string_view portal, std::string_view bindRest);
   awaitable<void> pipelineError(std::string errorBytes);
-  bool answerControl(const Target& target, std::string_view portal, std::string_view beginQuery);
+  enum class ControlFrom : uint8_t { Query, Bind };
+  bool answerControl(const Target& target, ControlFrom from, std::string_view portal,
+                     std::string_view beginQuery);
 
   // Statements on several shards at once (scatter.cc).
   // `build` gives the messages for one backend and how many ParseComplete replies of the
   // router's own they start with.
-  using ScatterBuild = std::function<std::string(pool::Backend& backend, int& hiddenParses)>;
+  using ScatterBuild =
+      std::function<std::string(size_t leg, pool::Backend& backend, int& hiddenParses)>;
   awaitable<void> scatterQuery(std::string_view queryBytes, const Target& target);
+  awaitable<void> splitQuery(std::string_view text, const Target& target);
+  // The Parse and Bind of each shard's rows of a split INSERT; empty with `error` set when the
+  // statement cannot be split.
+  std::vector<std::string> splitBind(const Statement& statement, const Target& target,
+                                     std::string_view portal, std::string_view bindRest,
+                                     std::string& error);
   awaitable<void> runScatterPipeline();
   awaitable<void> scatter(const std::vector<shardmap::ShardIndex>& shards, bool copies,
                           const ScatterBuild& build);
@@ -312,8 +337,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool settingsTouched_ = false;
   bool closing_ = false;
   bool closeRequested_ = false;
-  bool terminated_ = false;  // the client was told the router is shutting down
-  bool copyIn_ = false;      // the backend is in copy-in and ignores Sync
+  bool terminated_ = false;      // the client was told the router is shutting down
+  bool copyIn_ = false;          // the backend is in copy-in and ignores Sync
   bool pipelineBound_ = false;   // a Bind of this pipeline went to the backend
   bool pipelineFailed_ = false;  // the backend reported an error since the client's last Sync
   // A BEGIN the router answered itself: sent ahead of the first statement that picks a shard.
@@ -321,6 +346,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Portals of BEGIN/COMMIT/ROLLBACK the router answered itself: their tag.
   std::unordered_map<std::string, std::string_view> controlPortals_;
   std::unique_ptr<ScatterPipeline> scatter_;
+  // Hints set by SET shardline.shard / shardline.key: for the session, and SET LOCAL ones
+  // for the current transaction.
+  std::vector<sql::Hint> sessionHints_;
+  std::vector<sql::Hint> localHints_;
   std::vector<pool::Backend*> scatterBackends_;  // while a scatter runs, for cancels
   // Portals bound to a `DEALLOCATE name` of a client statement: name by portal.
   std::unordered_map<std::string, std::string> deallocatePortals_;

@@ -66,6 +66,9 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
 
   // Routing learns the statement's shard only at Bind: until a backend is attached, Parse
   // is answered here.
+  if (worker_.routes()) {
+    co_await settleBackend();
+  }
   if (worker_.routes() && !backend_) {
     if (!name.empty() && statements_.count(clientName) != 0) {
       co_await pipelineError(
@@ -201,6 +204,8 @@ awaitable<void> ClientSession::handleBind(wire::Frame frame) {
     protocolViolation("invalid Bind message");
     co_return;
   }
+  // A Bind replaces any portal of the same name, including one the router answered itself.
+  controlPortals_.erase(std::string(portal));
   if (worker_.routes()) {
     const Statement* statement = nullptr;
     if (name.empty() && !unnamed_.parseRest.empty()) {

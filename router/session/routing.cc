@@ -98,7 +98,8 @@ std::string shardList(const shardmap::ShardMap& map, const std::vector<ShardInde
 
 // Adds one statement's route to the target of the whole text. Statements of one text run in
 // one transaction, so they must agree on where they run.
-void addRoute(const shardmap::ShardMap& map, const route::Route& route, Target& target) {
+void addRoute(const shardmap::ShardMap& map, const route::Route& route, size_t statements,
+              Target& target) {
   if (target.kind == Target::Kind::Error) {
     return;
   }
@@ -110,22 +111,30 @@ void addRoute(const shardmap::ShardMap& map, const route::Route& route, Target& 
   if (route.splitCopy) {
     // TODO: split COPY FROM STDIN rows by key over the shards; until then it is refused.
     target.kind = Target::Kind::Error;
-    target.error = errorResponse(route::kNotSupported,
-                                 "COPY FROM into a sharded table is not supported yet: " +
-                                     route.reason);
+    target.error =
+        errorResponse(route::kNotSupported,
+                      "COPY FROM into a sharded table is not supported yet: " + route.reason);
     return;
   }
   if (route.any) {
     return;
   }
   if (route.shards.size() > 1 && !route.rowShards.empty()) {
-    // TODO: split multi-row INSERTs into one statement per shard through the parse tree.
-    target.kind = Target::Kind::Error;
-    target.error = errorResponse(route::kNotSupported,
-                                 "an INSERT whose rows belong to several shards (" +
-                                     shardList(map, route.shards) +
-                                     ") is not supported yet: send the rows of each shard "
-                                     "in their own INSERT");
+    if (statements > 1) {
+      target.kind = Target::Kind::Error;
+      target.error =
+          errorResponse(route::kCrossShard, "an INSERT whose rows belong to several shards (" +
+                                                shardList(map, route.shards) +
+                                                ") must be alone in its query string");
+      return;
+    }
+    target.kind = Target::Kind::Split;
+    target.shards = route.shards;
+    target.rows.assign(route.shards.size(), {});
+    for (size_t row = 0; row < route.rowShards.size(); ++row) {
+      auto at = std::find(route.shards.begin(), route.shards.end(), route.rowShards[row]);
+      target.rows[size_t(at - route.shards.begin())].push_back(row);
+    }
     return;
   }
   Target next;
@@ -141,11 +150,12 @@ void addRoute(const shardmap::ShardMap& map, const route::Route& route, Target& 
   }
   if (target.shards != next.shards) {
     target.kind = Target::Kind::Error;
-    target.error = errorResponse(
-        route::kCrossShard, "statements of one query string run in one transaction, but they go "
-                            "to different shards (" +
-                                shardList(map, target.shards) + " and " +
-                                shardList(map, next.shards) + "): send them separately");
+    target.error =
+        errorResponse(route::kCrossShard,
+                      "statements of one query string run in one transaction, but they go "
+                      "to different shards (" +
+                          shardList(map, target.shards) + " and " + shardList(map, next.shards) +
+                          "): send them separately");
   }
 }
 
@@ -190,8 +200,107 @@ std::string ClientSession::searchSchema() const {
   return "public";
 }
 
+bool ClientSession::isHintSetting(const sql::Analysis& analysis) const {
+  bool setting = analysis.kind == sql::StatementKind::Set ||
+                 analysis.kind == sql::StatementKind::Reset ||
+                 analysis.kind == sql::StatementKind::Show;
+  return setting && analysis.setting.name.starts_with("shardline.");
+}
+
+// The router answers these itself: Postgres never sees them, and no backend is needed.
+void ClientSession::applyHintSetting(const sql::AnalyzedStatement& analyzed, Target& target) {
+  const sql::SettingFacts& setting = analyzed.analysis->setting;
+  std::string key = setting.name.substr(std::string_view("shardline.").size());
+  target.control = Target::Control::Setting;
+  if (key != "shard" && key != "key") {
+    target.kind = Target::Kind::Error;
+    target.error =
+        errorResponse("42704", "unrecognized configuration parameter \"" + setting.name + "\"");
+    return;
+  }
+  std::vector<sql::Hint>& hints = setting.local ? localHints_ : sessionHints_;
+  auto drop = [&key](std::vector<sql::Hint>& from) {
+    std::erase_if(from, [&key](const sql::Hint& hint) { return hint.key == key; });
+  };
+
+  if (setting.action == sql::SettingAction::Show) {
+    std::string value;
+    for (const auto* list : {&sessionHints_, &localHints_}) {
+      for (const sql::Hint& hint : *list) {
+        value = hint.key == key ? hint.value : value;
+      }
+    }
+    wire::MessageWriter(target.reply)
+        .begin('T')
+        .int16(1)
+        .cstring(setting.name)
+        .int32(0)
+        .int16(0)
+        .int32(25)  // text
+        .int16(-1)
+        .int32(-1)
+        .int16(0)
+        .end();
+    wire::MessageWriter(target.reply)
+        .begin('D')
+        .int16(1)
+        .int32(int32_t(value.size()))
+        .raw(value)
+        .end();
+    wire::appendCommandComplete(target.reply, "SHOW");
+    target.tag = "SHOW";
+    return;
+  }
+  target.tag = setting.action == sql::SettingAction::Reset ? "RESET" : "SET";
+  drop(sessionHints_);
+  drop(localHints_);
+  if (setting.action == sql::SettingAction::Set && setting.values.size() == 1) {
+    const sql::SettingValue& value = setting.values.front();
+    std::string text = value.word;
+    if (value.value.source == sql::ValueRef::Source::Constant &&
+        value.value.index < analyzed.shape.constants.size()) {
+      text = std::string(analyzed.shape.constants[value.value.index].view());
+      if (value.value.negated) {
+        text.insert(text.begin(), '-');
+      }
+    }
+    if (key == "shard" && !worker_.map().findShard(text)) {
+      target.kind = Target::Kind::Error;
+      target.error =
+          errorResponse(route::kBadHint, "shardline.shard names unknown shard \"" + text + "\"");
+      return;
+    }
+    hints.push_back(sql::Hint{key, text});
+  } else if (setting.action != sql::SettingAction::Reset &&
+             setting.action != sql::SettingAction::SetDefault) {
+    target.kind = Target::Kind::Error;
+    target.error = errorResponse("22023", "SET " + setting.name + " takes one value");
+    return;
+  }
+  wire::appendCommandComplete(target.reply, target.tag);
+}
+
+// Hints written in the statement win over the session's.
+void ClientSession::addSessionHints(sql::Hints& hints) const {
+  bool hinted = std::any_of(hints.items.begin(), hints.items.end(), [](const sql::Hint& hint) {
+    return hint.key == "shard" || hint.key == "key";
+  });
+  if (hinted) {
+    return;
+  }
+  for (const auto* list : {&localHints_, &sessionHints_}) {
+    if (!list->empty()) {
+      hints.items.insert(hints.items.end(), list->begin(), list->end());
+      return;
+    }
+  }
+}
+
 Target ClientSession::routeStatements(std::string_view text, std::string_view bindRest) {
   const shardmap::ShardMap& map = worker_.map();
+  if (txStatus_ == 'I' && deferredBegin_.empty()) {
+    localHints_.clear();  // SET LOCAL lasts until the end of its transaction
+  }
   std::vector<route::Parameter> parameters = bindParameters(bindRest);
   std::string schema = searchSchema();
   Target target;
@@ -203,10 +312,22 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
     std::string_view withHints = text.substr(previousEnd, end - previousEnd);
     previousEnd = end;
     sql::AnalyzedStatement analyzed = worker_.plans().analyze(withHints);
-    route::RouteInput input{*analyzed.analysis, analyzed.shape,
-                            analyzed.hints,     parameters,
-                            schema,             worker_.config().routing.allowMultishardWrites};
-    addRoute(map, route::decide(map, input), target);
+    if (statements.size() == 1 && isHintSetting(*analyzed.analysis)) {
+      applyHintSetting(analyzed, target);
+      return target;
+    }
+    if (analyzed.analysis->kind == sql::StatementKind::Reset &&
+        analyzed.analysis->setting.action == sql::SettingAction::ResetAll) {
+      sessionHints_.clear();
+      localHints_.clear();
+    }
+    if (analyzed.analysis->kind != sql::StatementKind::Transaction) {
+      addSessionHints(analyzed.hints);  // COMMIT and ROLLBACK go where the transaction is
+    }
+    route::RouteInput input{
+        *analyzed.analysis, analyzed.shape, analyzed.hints,
+        parameters,         schema,         worker_.config().routing.allowMultishardWrites};
+    addRoute(map, route::decide(map, input), statements.size(), target);
     if (statements.size() == 1) {
       noteControl(*analyzed.analysis, target);
     }
@@ -232,15 +353,14 @@ shardmap::ShardIndex ClientSession::anyShard() const {
 std::string ClientSession::crossShardError(const Target& target) const {
   const shardmap::ShardMap& map = worker_.map();
   bool several = target.kind == Target::Kind::Shards;
-  std::string wanted = several ? "shards " + shardList(map, target.shards)
-                               : "shard " + map.shard(target.shard).name;
-  std::string why = txStatus_ != 'I'                                    ? "the transaction"
-                    : pinned_                                           ? "the session"
+  std::string wanted =
+      several ? "shards " + shardList(map, target.shards) : "shard " + map.shard(target.shard).name;
+  std::string why = txStatus_ != 'I'                                  ? "the transaction"
+                    : pinned_                                         ? "the session"
                     : worker_.config().pool.mode == PoolMode::Session ? "the session"
-                                                                        : "the pipeline";
+                                                                      : "the pipeline";
   if (!backend_ && several) {
-    return errorResponse(route::kCrossShard, "the statement runs on " + wanted +
-                                                 ", which " + why +
+    return errorResponse(route::kCrossShard, "the statement runs on " + wanted + ", which " + why +
                                                  " cannot span: a transaction stays on one shard");
   }
   return errorResponse(route::kCrossShard, "the statement needs " + wanted + ", but " + why +
@@ -312,21 +432,43 @@ awaitable<bool> ClientSession::leaveBackend() {
   co_return true;
 }
 
+// Lets a backend that the pump is about to give back, or is giving back, go, so that routing
+// starts from a session without a backend.
+awaitable<void> ClientSession::settleBackend() {
+  while (releasing_) {
+    co_await waitSignal(pumpDone_);
+  }
+  if (backend_ && !inPipeline_ && shouldRelease()) {
+    co_await leaveBackend();
+  }
+}
+
 awaitable<bool> ClientSession::routeQuery(wire::Frame frame) {
   std::string_view text = frame.body.substr(0, frame.body.find('\0'));
+  co_await settleBackend();
   Target target = routeStatements(text, {});
   if (target.kind == Target::Kind::Error) {
     co_await queryError(std::move(target.error));
     co_return false;
   }
-  if (answerControl(target, {}, frame.bytes)) {
+  if (target.control == Target::Control::Setting) {
+    wire::appendReadyForQuery(target.reply, txStatus_);
+    synthetic(std::move(target.reply));
+    co_return false;
+  }
+  if (target.control == Target::Control::Begin && backend_) {
+    // A backend still on its way back to the pool (reading settings back) must not get the
+    // BEGIN: the transaction's first statement picks the shard.
+    co_await leaveBackend();
+  }
+  if (answerControl(target, ControlFrom::Query, {}, frame.bytes)) {
     std::string reply;
     wire::appendCommandComplete(reply, target.tag);
     wire::appendReadyForQuery(reply, txStatus_);
     synthetic(std::move(reply));
     co_return false;
   }
-  if (target.kind == Target::Kind::Shards) {
+  if (target.kind == Target::Kind::Shards || target.kind == Target::Kind::Split) {
     if (backend_) {
       bool left = co_await leaveBackend();
       if (!left && backend_) {
@@ -339,7 +481,11 @@ awaitable<bool> ClientSession::routeQuery(wire::Frame frame) {
       co_await queryError(crossShardError(target));
       co_return false;
     }
-    co_await scatterQuery(frame.bytes, target);
+    if (target.kind == Target::Kind::Split) {
+      co_await splitQuery(text, target);
+    } else {
+      co_await scatterQuery(frame.bytes, target);
+    }
     co_return false;
   }
   ShardIndex shard = target.kind == Target::Kind::Any ? anyShard() : target.shard;
@@ -352,8 +498,9 @@ awaitable<bool> ClientSession::routeQuery(wire::Frame frame) {
 
 // Answers BEGIN while no backend is attached, and COMMIT or ROLLBACK of a transaction that
 // never reached one. True when answered; the caller sends the reply.
-bool ClientSession::answerControl(const Target& target, std::string_view portal,
+bool ClientSession::answerControl(const Target& target, ControlFrom from, std::string_view portal,
                                   std::string_view beginQuery) {
+  bool fromBind = from == ControlFrom::Bind;
   if (target.control == Target::Control::None || backend_ || pinned_) {
     return false;
   }
@@ -368,8 +515,8 @@ bool ClientSession::answerControl(const Target& target, std::string_view portal,
   // picks: Postgres answers it the same way everywhere.
   deferredBegin_ = begin ? std::string(beginQuery) : std::string();
   txStatus_ = begin ? 'T' : 'I';
-  if (!portal.empty() || inPipeline_) {
-    controlPortals_[std::string(portal)] = target.tag;
+  if (fromBind) {
+    controlPortals_[std::string(portal)] = target.tag;  // its Execute is answered here too
   }
   return true;
 }
@@ -408,24 +555,33 @@ awaitable<void> ClientSession::pipelineError(std::string errorBytes) {
   skipToSync_ = true;
 }
 
-awaitable<bool> ClientSession::routeBind(const Statement& statement,
-                                         std::string_view name, std::string_view portal,
-                                         std::string_view bindRest) {
-  std::string_view rest = statement.parseRest;
-  std::string_view query = rest.substr(0, rest.find('\0'));
+awaitable<bool> ClientSession::routeBind(const Statement& statement, std::string_view name,
+                                         std::string_view portal, std::string_view bindRest) {
+  Statement bound = statement;  // the client's statement may go while this waits
+  co_await settleBackend();
+  std::string_view query = std::string_view(bound.parseRest).substr(0, bound.parseRest.find('\0'));
   Target target = routeStatements(query, bindRest);
   if (target.kind == Target::Kind::Error) {
     co_await pipelineError(std::move(target.error));
     co_return false;
   }
+  if (target.control == Target::Control::Setting && target.tag != "SHOW") {
+    inPipeline_ = true;
+    controlPortals_[std::string(portal)] = target.tag;
+    synthetic(std::string(kBindComplete));
+    co_return false;
+  }
   std::string beginQuery;
   wire::MessageWriter(beginQuery).begin('Q').cstring(query).end();
-  if (answerControl(target, portal, beginQuery)) {
+  if (target.control == Target::Control::Begin && backend_ && !inPipeline_) {
+    co_await leaveBackend();
+  }
+  if (answerControl(target, ControlFrom::Bind, portal, beginQuery)) {
     inPipeline_ = true;
     synthetic(std::string(kBindComplete));
     co_return false;
   }
-  if (target.kind == Target::Kind::Shards) {
+  if (target.kind == Target::Kind::Shards || target.kind == Target::Kind::Split) {
     if (backend_) {
       bool left = co_await leaveBackend();
       if (!left && backend_) {
@@ -448,6 +604,14 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement,
     scatter_->statementName = std::string(name);
     scatter_->portal = std::string(portal);
     scatter_->bindRest = std::string(bindRest);
+    if (target.kind == Target::Kind::Split) {
+      std::string error;
+      scatter_->parts = splitBind(bound, target, portal, bindRest, error);
+      if (scatter_->parts.empty()) {
+        wire::appendError(scatter_->error, "XX000", "shardline: cannot split the INSERT: " + error);
+        skipToSync_ = true;
+      }
+    }
     co_return false;
   }
   ShardIndex shard = target.kind == Target::Kind::Any ? anyShard() : target.shard;
@@ -457,6 +621,5 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement,
   }
   co_return move == ShardMove::Ready;
 }
-
 
 }  // namespace shardline::session

@@ -10,6 +10,7 @@
 
 #include "router/server.h"
 #include "router/session/client_session.h"
+#include "router/sql/rewrite.h"
 
 namespace shardline::session {
 
@@ -53,8 +54,12 @@ std::string_view tagOf(const ShardReply& reply) {
   return body.substr(0, body.find('\0'));
 }
 
-bool isRow(char type) { return type == 'D' || type == 'd'; }
-bool isAside(char type) { return type == 'N' || type == 'A' || type == 'S'; }
+bool isRow(char type) {
+  return type == 'D' || type == 'd';
+}
+bool isAside(char type) {
+  return type == 'N' || type == 'A' || type == 'S';
+}
 
 // The error of the first shard that failed, its message naming the shard; the other
 // shards' errors follow in the detail.
@@ -87,8 +92,7 @@ std::string mergedError(const std::vector<Leg>& legs, const shardmap::ShardMap& 
 
 class Merger {
  public:
-  Merger(std::vector<Leg>& legs, bool copies)
-      : legs_(legs), copies_(copies), at_(legs.size(), 0) {
+  Merger(std::vector<Leg>& legs, bool copies) : legs_(legs), copies_(copies), at_(legs.size(), 0) {
     for (size_t i = 0; i < legs.size(); ++i) {
       // The router's own Parse replies come first; the client never asked for them.
       while (legs[i].hiddenParses > 0 && at_[i] < legs[i].replies.size() &&
@@ -175,11 +179,12 @@ class Merger {
 
 awaitable<void> ClientSession::scatterQuery(std::string_view queryBytes, const Target& target) {
   std::string query(queryBytes);
-  co_await scatter(target.shards, target.copies, [&query](pool::Backend& backend, int& hidden) {
-    hidden = 0;
-    backend.unnamedClient = 0;
-    return query;
-  });
+  co_await scatter(target.shards, target.copies,
+                   [&query](size_t, pool::Backend& backend, int& hidden) {
+                     hidden = 0;
+                     backend.unnamedClient = 0;
+                     return query;
+                   });
   // A simple query destroys the unnamed statement.
   unnamed_ = Statement{};
   ++unnamedSeq_;
@@ -213,8 +218,9 @@ awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, bo
       scatterBackends_.push_back(leg.backend.get());
     }
     try {
-      for (Leg& leg : legs) {
-        co_await leg.backend->send(build(*leg.backend, leg.hiddenParses));
+      for (size_t i = 0; i < legs.size(); ++i) {
+        Leg& leg = legs[i];
+        co_await leg.backend->send(build(i, *leg.backend, leg.hiddenParses));
         leg.parsesSent = leg.hiddenParses;
       }
       for (Leg& leg : legs) {
@@ -234,8 +240,8 @@ awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, bo
           leg.backend->broken = true;
         }
       }
-      wire::appendError(error, "08006", std::string("shardline: a shard's node was lost: ") +
-                                            e.what());
+      wire::appendError(error, "08006",
+                        std::string("shardline: a shard's node was lost: ") + e.what());
     }
     scatterBackends_.clear();
   }
@@ -276,6 +282,147 @@ awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, bo
   }
 }
 
+awaitable<void> ClientSession::splitQuery(std::string_view text, const Target& target) {
+  std::vector<std::string> queries;
+  std::string error;
+  for (const auto& rows : target.rows) {
+    auto slice = sql::sliceInsertRows(text, rows, error);
+    if (!slice) {
+      break;
+    }
+    wire::MessageWriter(queries.emplace_back()).begin('Q').cstring(slice->sql).end();
+  }
+  if (queries.size() != target.rows.size()) {
+    std::string reply;
+    wire::appendError(reply, "XX000", "shardline: cannot split the INSERT: " + error);
+    wire::appendReadyForQuery(reply, txStatus_);
+    synthetic(std::move(reply));
+    co_return;
+  }
+  co_await scatter(target.shards, false,
+                   [&queries](size_t leg, pool::Backend& backend, int& hidden) {
+                     hidden = 0;
+                     backend.unnamedClient = 0;
+                     return queries[leg];
+                   });
+  unnamed_ = Statement{};
+  ++unnamedSeq_;
+}
+
+namespace {
+
+// A Bind's parameter formats and values, and its result formats as they came.
+struct BindFields {
+  std::vector<int16_t> formats;
+  std::vector<std::optional<std::string_view>> values;
+  std::string_view resultFormats;
+};
+
+std::optional<BindFields> readBind(std::string_view rest) {
+  wire::FieldReader r(rest);
+  BindFields out;
+  int16_t count = 0;
+  if (!r.int16(count) || count < 0) {
+    return std::nullopt;
+  }
+  out.formats.resize(size_t(count));
+  for (auto& format : out.formats) {
+    if (!r.int16(format)) {
+      return std::nullopt;
+    }
+  }
+  if (!r.int16(count) || count < 0) {
+    return std::nullopt;
+  }
+  for (int16_t i = 0; i < count; ++i) {
+    int32_t length = 0;
+    std::string_view value;
+    if (!r.int32(length) || (length >= 0 && !r.bytes(size_t(length), value))) {
+      return std::nullopt;
+    }
+    out.values.push_back(length >= 0 ? std::optional<std::string_view>(value) : std::nullopt);
+  }
+  out.resultFormats = r.rest();
+  return out;
+}
+
+// The parameter types a Parse declared, after its query text.
+std::vector<int32_t> parseTypes(std::string_view parseRest) {
+  wire::FieldReader r(parseRest);
+  std::string_view query;
+  int16_t count = 0;
+  std::vector<int32_t> out;
+  if (!r.cstring(query) || !r.int16(count)) {
+    return out;
+  }
+  for (int16_t i = 0; i < count; ++i) {
+    int32_t type = 0;
+    if (!r.int32(type)) {
+      break;
+    }
+    out.push_back(type);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> ClientSession::splitBind(const Statement& statement, const Target& target,
+                                                  std::string_view portal,
+                                                  std::string_view bindRest, std::string& error) {
+  std::string_view query =
+      std::string_view(statement.parseRest).substr(0, statement.parseRest.find('\0'));
+  std::vector<int32_t> types = parseTypes(statement.parseRest);
+  std::optional<BindFields> bind = readBind(bindRest);
+  if (!bind) {
+    error = "malformed Bind";
+    return {};
+  }
+  std::vector<std::string> parts;
+  for (const auto& rows : target.rows) {
+    auto slice = sql::sliceInsertRows(query, rows, error);
+    if (!slice) {
+      return {};
+    }
+    std::string out;
+    wire::MessageWriter parse(out);
+    parse.begin('P').cstring("").cstring(slice->sql).int16(int16_t(slice->parameters.size()));
+    for (uint32_t number : slice->parameters) {
+      parse.int32(number <= types.size() ? types[number - 1] : 0);
+    }
+    parse.end();
+
+    wire::MessageWriter b(out);
+    b.begin('B').cstring(portal).cstring("");
+    bool perParameter = bind->formats.size() > 1;
+    b.int16(int16_t(perParameter ? slice->parameters.size() : bind->formats.size()));
+    if (perParameter) {
+      for (uint32_t number : slice->parameters) {
+        b.int16(number <= bind->formats.size() ? bind->formats[number - 1] : 0);
+      }
+    } else {
+      for (int16_t format : bind->formats) {
+        b.int16(format);
+      }
+    }
+    b.int16(int16_t(slice->parameters.size()));
+    for (uint32_t number : slice->parameters) {
+      if (number > bind->values.size()) {
+        error = "the Bind has fewer parameters than the statement uses";
+        return {};
+      }
+      const auto& value = bind->values[number - 1];
+      b.int32(value ? int32_t(value->size()) : -1);
+      if (value) {
+        b.raw(*value);
+      }
+    }
+    b.raw(bind->resultFormats).end();
+    parts.push_back(std::move(out));
+  }
+  return parts;
+}
+
 void ClientSession::gatherForScatter(const wire::Frame& frame) {
   char type = frame.type;
   if (type == 'H') {
@@ -306,7 +453,7 @@ awaitable<void> ClientSession::runScatterPipeline() {
     auto it = statements_.find(pipeline->statementName);
     found = it == statements_.end() ? nullptr : &it->second;
   }
-  if (pipeline->error.empty() && found == nullptr) {
+  if (pipeline->error.empty() && found == nullptr && pipeline->parts.empty()) {
     wire::appendError(pipeline->error, "26000",
                       "prepared statement \"" + pipeline->statementName + "\" does not exist");
   }
@@ -317,33 +464,42 @@ awaitable<void> ClientSession::runScatterPipeline() {
     co_return;
   }
 
-  Statement statement = *found;
+  Statement statement = found != nullptr ? *found : Statement{};
   bool unnamed = pipeline->statementName.empty();
   uint64_t id = id_;
   uint64_t seq = unnamedSeq_;
-  co_await scatter(pipeline->shards, pipeline->copies, [&](pool::Backend& backend, int& hidden) {
-    std::string out;
-    const std::string& backendName = unnamed ? std::string() : statement.backendName;
-    hidden = 0;
-    if (unnamed || backend.prepared.count(backendName) == 0) {
-      wire::MessageWriter(out).begin('P').cstring(backendName).raw(statement.parseRest).end();
-      hidden = 1;
-      if (!unnamed) {
-        backend.prepared.insert(backendName);
-      }
-    }
-    backend.unnamedClient = unnamed ? id : 0;
-    backend.unnamedSeq = seq;
-    wire::MessageWriter(out)
-        .begin('B')
-        .cstring(pipeline->portal)
-        .cstring(backendName)
-        .raw(pipeline->bindRest)
-        .end();
-    out += pipeline->messages;
-    wire::MessageWriter(out).begin('S').end();
-    return out;
-  });
+  co_await scatter(
+      pipeline->shards, pipeline->copies, [&](size_t leg, pool::Backend& backend, int& hidden) {
+        std::string out;
+        if (!pipeline->parts.empty()) {
+          // A split INSERT: each shard gets its own rows as its unnamed statement.
+          hidden = 1;
+          backend.unnamedClient = 0;
+          out = pipeline->parts[leg] + pipeline->messages;
+          wire::MessageWriter(out).begin('S').end();
+          return out;
+        }
+        const std::string& backendName = unnamed ? std::string() : statement.backendName;
+        hidden = 0;
+        if (unnamed || backend.prepared.count(backendName) == 0) {
+          wire::MessageWriter(out).begin('P').cstring(backendName).raw(statement.parseRest).end();
+          hidden = 1;
+          if (!unnamed) {
+            backend.prepared.insert(backendName);
+          }
+        }
+        backend.unnamedClient = unnamed ? id : 0;
+        backend.unnamedSeq = seq;
+        wire::MessageWriter(out)
+            .begin('B')
+            .cstring(pipeline->portal)
+            .cstring(backendName)
+            .raw(pipeline->bindRest)
+            .end();
+        out += pipeline->messages;
+        wire::MessageWriter(out).begin('S').end();
+        return out;
+      });
 }
 
 }  // namespace shardline::session

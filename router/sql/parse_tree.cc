@@ -24,6 +24,21 @@ ParseTree::~ParseTree() {
   pg_query_free_protobuf_parse_result(raw_);
 }
 
+std::optional<std::string> ParseTree::deparse(std::string& error) const {
+  std::string packed(pg_query__parse_result__get_packed_size(tree_), '\0');
+  pg_query__parse_result__pack(tree_, reinterpret_cast<uint8_t*>(packed.data()));
+  PgQueryProtobuf protobuf{packed.size(), packed.data()};
+  PgQueryDeparseResult result = pg_query_deparse_protobuf(protobuf);
+  std::optional<std::string> out;
+  if (result.error != nullptr) {
+    error = result.error->message != nullptr ? result.error->message : "deparse failed";
+  } else {
+    out = result.query;
+  }
+  pg_query_free_deparse_result(result);
+  return out;
+}
+
 const ProtobufCMessage* unwrap(const PbNode* node) {
   if (node == nullptr || node->node_case == PG_QUERY__NODE__NODE__NOT_SET) {
     return nullptr;

@@ -9,6 +9,7 @@
 #include <pg_query/pg_query.pb-c.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,11 @@ class ParseTree {
   // The parsed statements. Requires: ok().
   size_t statementCount() const { return tree_->n_stmts; }
   const PbNode* statement(size_t i) const { return tree_->stmts[i]->stmt; }
+  PbNode* mutableStatement(size_t i) { return tree_->stmts[i]->stmt; }
+
+  // The tree as SQL again (libpg_query's deparser); nullopt with `error` set when it fails.
+  // Requires: ok().
+  std::optional<std::string> deparse(std::string& error) const;
 
  private:
   PgQueryProtobufParseResult raw_{};

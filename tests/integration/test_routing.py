@@ -349,9 +349,87 @@ def test_multi_row_insert_on_one_shard_and_across_shards(conn):
     a, a2 = keys_on(0, 2)
     conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'm'), (%s, 'm')", (a, a2))
     assert ids_on_shard(0) == sorted([a, a2])
+
+
+def test_multi_row_insert_splits_by_shard_simple_protocol(conn):
+    """K1: rows of one INSERT on different shards land each on its own shard, once."""
+    keys = keys_on(0, 2, 2000) + keys_on(1, 2, 2000)
+    values = ", ".join(f"({k}, 'k{k}')" for k in keys)
+    cur = conn.execute(f"INSERT INTO rt_users (user_id, name) VALUES {values} RETURNING user_id")
+    assert cur.rowcount == 4
+    assert sorted(r[0] for r in cur.fetchall()) == sorted(keys)
+    for index in range(shard_count()):
+        assert ids_on_shard(index) == sorted(k for k in keys if shard_of_int(k) == index)
+
+
+def test_multi_row_insert_splits_by_shard_with_parameters(conn, two_shards):
+    """K1 with parameters ($1, $2), ($3, $4): each shard gets its rows and only their
+    parameters, renumbered; ON CONFLICT parameters are kept."""
+    keys = keys_on(1, 2, 3000) + keys_on(0, 2, 3000)
+    params = []
+    for k in keys:
+        params += [k, f"p{k}"]
+    sql = ("INSERT INTO rt_users (user_id, name) VALUES (%s, %s), (%s, %s), (%s, %s), (%s, %s) "
+           "ON CONFLICT (user_id) DO UPDATE SET name = %s RETURNING user_id, name")
+    cur = conn.execute(sql, params + ["again"])
+    assert sorted(cur.fetchall()) == sorted((k, f"p{k}") for k in keys)
+    cur = conn.execute(sql, params + ["again"], binary=True)
+    assert sorted(cur.fetchall()) == sorted((k, "again") for k in keys)
+    assert cur.rowcount == 4
+
+    async def run():
+        c = await asyncpg.connect(host="127.0.0.1", port=two_shards.port, user="demo",
+                                  password="demo", database="demo")
+        try:
+            more = keys_on(0, 1, 4000) + keys_on(1, 1, 4000)
+            status = await c.execute("INSERT INTO rt_users (user_id, name) VALUES ($1, $2), "
+                                     "($3, $4)", more[0], "x", more[1], "y")
+            return more, status
+        finally:
+            await c.close()
+    more, status = asyncio.run(run())
+    assert status == "INSERT 0 2"
+    everything = keys + more
+    for index in range(shard_count()):
+        assert ids_on_shard(index) == sorted(k for k in everything if shard_of_int(k) == index)
+
+
+def test_multi_row_insert_across_shards_in_a_transaction_is_refused(conn):
+    a = keys_on(0, 1)[0]
     b = keys_on(1, 1)[0]
     with pytest.raises(psycopg.Error) as failure:
-        conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'm'), (%s, 'm')",
-                     (keys_on(0, 3)[2], b))
+        with conn.transaction():
+            conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'm'), (%s, 'm')",
+                         (a, b))
+    assert failure.value.sqlstate == "SL003"
+    assert ids_on_shard(0) == [] and ids_on_shard(1) == []
+
+
+def test_session_hints_by_set(conn):
+    for key in keys_on(0, 2) + keys_on(1, 3):
+        conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'h')", (key,))
+    conn.execute("SET shardline.shard = 's1'")
+    assert conn.execute("SHOW shardline.shard").fetchall() == [("s1",)]
+    assert conn.execute("SELECT count(*) FROM rt_users").fetchall() == [(3,)]
+    # Extended protocol too.
+    assert conn.execute("SELECT count(*) FROM rt_users WHERE name = %s", ("h",)).fetchall() == [
+        (3,)]
+    conn.execute("RESET shardline.shard")
+    conn.execute(f"SET shardline.key = {keys_on(0, 1)[0]}")
+    assert conn.execute("SELECT count(*) FROM rt_users").fetchall() == [(2,)]
+    # A hint in the statement wins over the session's.
+    assert conn.execute("/* shardline: shard=s1 */ SELECT count(*) FROM rt_users").fetchall() == [
+        (3,)]
+    conn.execute("RESET ALL")
+    with conn.transaction():
+        conn.execute("SET LOCAL shardline.shard = 's1'")
+        assert conn.execute("SELECT count(*) FROM rt_users").fetchall() == [(3,)]
+    with pytest.raises(psycopg.Error) as failure:
+        conn.execute("SELECT count(*) FROM rt_users")  # the SET LOCAL ended with its transaction
     assert failure.value.sqlstate == "SL004"
-    assert ids_on_shard(1) == []
+    with pytest.raises(psycopg.Error) as failure:
+        conn.execute("SET shardline.shard = 's9'")
+    assert failure.value.sqlstate == "SL006"
+    with pytest.raises(psycopg.Error) as failure:
+        conn.execute("SET shardline.colour = 'red'")
+    assert failure.value.sqlstate == "42704"

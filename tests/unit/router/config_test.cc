@@ -260,7 +260,8 @@ TEST_CASE("unknown keys are refused") {
 }
 
 TEST_CASE("routing options") {
-  CHECK(parsed("[routing]\nallow_multishard_writes = true\n" + kNode).routing.allowMultishardWrites);
+  CHECK(
+      parsed("[routing]\nallow_multishard_writes = true\n" + kNode).routing.allowMultishardWrites);
   CHECK(errorOf("[routing]\nallow_multishard_writes = 1\n" + kNode) ==
         "t.toml:2: routing.allow_multishard_writes: must be a boolean, not an integer");
   CHECK(errorOf("[routing]\nallow_writes = true\n" + kNode) ==

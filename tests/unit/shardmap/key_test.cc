@@ -120,9 +120,9 @@ TEST_CASE("an integer key takes a parameter of any integer width (int2/int4/int8
   CHECK(parseKeyBinary(KeyType::BigInt, "\xff\xff\xff\xfe")->intValue() == -2);
   CHECK(parseKeyBinary(KeyType::BigInt, std::string("\x00\x2a", 2))->hash() ==
         parseKeyText(KeyType::BigInt, "42")->hash());
-  CHECK(sqlState(parseKeyBinary(KeyType::SmallInt, std::string("\x00\x01\x00\x00", 4))
-                     .error()
-                     .code) == "22003");
+  CHECK(sqlState(
+            parseKeyBinary(KeyType::SmallInt, std::string("\x00\x01\x00\x00", 4)).error().code) ==
+        "22003");
 }
 
 TEST_CASE("integers in binary form are big-endian of the type's width") {
