@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -63,6 +64,11 @@ class Worker {
   // The primary node of a shard of the map.
   const NodeConfig& primaryOf(shardmap::ShardIndex shard) const { return *primaries_[shard]; }
   sql::PlanCache& plans() { return plans_; }
+  // Column names of sharded tables in catalog order, learnt from Postgres to route INSERTs
+  // without a column list; cleared when DDL passes through this worker.
+  std::map<shardmap::QualifiedName, std::vector<std::string>>& tableColumns() {
+    return tableColumns_;
+  }
   pool::PoolSet& pools() { return pools_; }
   asio::ssl::context* serverTls() const { return serverTls_; }
   CancelRegistry& cancels() { return cancels_; }
@@ -83,6 +89,7 @@ class Worker {
   bool routes_;
   std::vector<const NodeConfig*> primaries_;  // by shard index
   sql::PlanCache plans_;
+  std::map<shardmap::QualifiedName, std::vector<std::string>> tableColumns_;
   asio::io_context io_{1};
   pool::PoolSet pools_;
   asio::ssl::context* serverTls_;

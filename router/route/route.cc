@@ -188,7 +188,7 @@ void addShard(Route& route, ShardIndex shard) {
 
 Route fail(std::string_view sqlstate, std::string message) {
   Route route;
-  route.error = RouteError{sqlstate, std::move(message)};
+  route.error = RouteError{sqlstate, std::move(message), std::nullopt};
   return route;
 }
 
@@ -266,17 +266,24 @@ Route routeInsert(const ShardMap& map, const RouteInput& in, const TableRef& ref
     return fail(kNotSupported, "INSERT into sharded table " + name +
                                    " needs VALUES rows that give " + table.keyColumn);
   }
-  auto column = std::find(insert.columns.begin(), insert.columns.end(), table.keyColumn);
+  // Without a column list, the values follow the table's columns in catalog order.
+  const std::vector<std::string>* columns = &insert.columns;
   if (insert.columns.empty()) {
-    // TODO: the column order of the table, read from the catalog, would route this.
-    return fail(kNeedsColumnList, "INSERT into sharded table " + name +
-                                      " needs a column list that names " + table.keyColumn);
+    columns = in.columns ? in.columns(table.name) : nullptr;
+    if (columns == nullptr) {
+      Route route =
+          fail(kNeedsColumnList, "INSERT into sharded table " + name +
+                                     " needs a column list that names " + table.keyColumn);
+      route.error->needsColumnsOf = table.name;
+      return route;
+    }
   }
-  if (column == insert.columns.end()) {
+  auto column = std::find(columns->begin(), columns->end(), table.keyColumn);
+  if (column == columns->end()) {
     return fail(kMissingKey,
                 "INSERT into sharded table " + name + " does not give its key " + table.keyColumn);
   }
-  size_t position = size_t(column - insert.columns.begin());
+  size_t position = size_t(column - columns->begin());
   Route route;
   for (const auto& row : insert.rows) {
     auto keys = position < row.size() ? keysOf(row[position], table.keyType, in) : std::nullopt;
@@ -508,7 +515,8 @@ Route decide(const ShardMap& map, const RouteInput& input) {
                      input.hints,
                      input.parameters,
                      input.searchSchema,
-                     input.allowMultishardWrites};
+                     input.allowMultishardWrites,
+                     input.columns};
     return decideStatement(map, inner);
   }
   return decideStatement(map, input);

@@ -5,6 +5,7 @@
 // Pure functions over immutable inputs; any thread may call them.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,7 +33,14 @@ inline constexpr std::string_view kNeedsColumnList = "SL007";  // INSERT without
 struct RouteError {
   std::string_view sqlstate;
   std::string message;
+  // SL007: the table whose column order would route the statement, when the caller may learn
+  // it (from the catalog) and decide again.
+  std::optional<shardmap::QualifiedName> needsColumnsOf;
 };
+
+// The columns of a table in the order Postgres lists them (attnum), or null when not known.
+using ColumnLookup =
+    std::function<const std::vector<std::string>*(const shardmap::QualifiedName& table)>;
 
 // A bound parameter as it came in Bind: text or binary, or NULL.
 struct Parameter {
@@ -50,7 +58,7 @@ struct Route {
   // Every shard holds the same rows (a reference table written, DDL): the statement's row
   // count is one shard's, not the sum.
   bool copies = false;
-  std::string reason;      // how the decision was made, for `shardline route` and logs
+  std::string reason;  // how the decision was made, for `shardline route` and logs
   std::optional<RouteError> error;
 };
 
@@ -61,6 +69,7 @@ struct RouteInput {
   const std::vector<Parameter>& parameters;
   std::string searchSchema = "public";  // where unqualified names resolve
   bool allowMultishardWrites = false;
+  ColumnLookup columns;  // for INSERT without a column list; may be empty
 };
 
 Route decide(const shardmap::ShardMap& map, const RouteInput& input);

@@ -76,6 +76,8 @@ int runRouteCommand(int argc, char** argv) {
       "a text parameter, $1 first; NULL for a null")(
       "binary-param,b", po::value<std::vector<std::string>>()->composing(),
       "a binary parameter in hex, appended after the text ones")(
+      "columns", po::value<std::string>(),
+      "the target table's columns in order (a,b,c), for INSERT without a column list")(
       "search-schema", po::value<std::string>()->default_value("public"),
       "schema of unqualified table names")("allow-multishard-writes",
                                            "let writes without a key go to every shard")(
@@ -129,6 +131,16 @@ int runRouteCommand(int argc, char** argv) {
     }
   }
 
+  std::vector<std::string> columns;
+  if (args.count("columns") != 0) {
+    std::string list = args["columns"].as<std::string>();
+    for (size_t start = 0; start <= list.size();) {
+      size_t comma = std::min(list.find(',', start), list.size());
+      columns.push_back(list.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+
   std::string text = args["sql"].as<std::string>();
   std::string schema = args["search-schema"].as<std::string>();
   sql::PlanCache cache;
@@ -150,8 +162,15 @@ int runRouteCommand(int argc, char** argv) {
     std::cout << "kind: " << sql::statementKindName(analysis.kind)
               << (analysis.readOnly ? " (read-only)" : "") << "\n";
     printTables(analysis, *map.map, schema);
-    RouteInput input{analysis,   analyzed.shape, analyzed.hints,
-                     parameters, schema,         args.count("allow-multishard-writes") != 0};
+    RouteInput input{analysis,
+                     analyzed.shape,
+                     analyzed.hints,
+                     parameters,
+                     schema,
+                     args.count("allow-multishard-writes") != 0,
+                     [&columns](const shardmap::QualifiedName&) {
+                       return columns.empty() ? nullptr : &columns;
+                     }};
     Route route = decide(*map.map, input);
     std::cout << "route: " << describe(*map.map, route) << "\n";
     if (!route.reason.empty()) {

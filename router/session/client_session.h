@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -105,6 +106,8 @@ struct Target {
   shardmap::ShardIndex shard = 0;
   std::vector<shardmap::ShardIndex> shards;
   std::vector<std::vector<size_t>> rows;  // Split: the VALUES rows of each of `shards`
+  // Error SL007: the table whose columns, once known, would route the statement.
+  std::optional<shardmap::QualifiedName> needsColumnsOf;
   std::string error;
   Control control = Control::None;
   bool copies = false;   // Shards: each holds the same rows, so counts are not summed
@@ -242,6 +245,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<ShardMove> useShard(shardmap::ShardIndex shard, Reply failureReply);
   awaitable<bool> leaveBackend();
   awaitable<void> settleBackend();
+  awaitable<bool> loadColumns(const shardmap::QualifiedName& table);
   shardmap::ShardIndex anyShard() const;
   void startDeferredTransaction();
   std::string crossShardError(const Target& target) const;

@@ -106,6 +106,7 @@ void addRoute(const shardmap::ShardMap& map, const route::Route& route, size_t s
   if (route.error) {
     target.kind = Target::Kind::Error;
     target.error = errorResponse(route.error->sqlstate, route.error->message);
+    target.needsColumnsOf = route.error->needsColumnsOf;
     return;
   }
   if (route.splitCopy) {
@@ -303,6 +304,11 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
   }
   std::vector<route::Parameter> parameters = bindParameters(bindRest);
   std::string schema = searchSchema();
+  auto& known = worker_.tableColumns();
+  route::ColumnLookup columns = [&known](const shardmap::QualifiedName& table) {
+    auto it = known.find(table);
+    return it == known.end() ? nullptr : &it->second;
+  };
   Target target;
   std::vector<std::string_view> statements = sql::splitStatements(text);
   size_t previousEnd = 0;
@@ -324,9 +330,16 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
     if (analyzed.analysis->kind != sql::StatementKind::Transaction) {
       addSessionHints(analyzed.hints);  // COMMIT and ROLLBACK go where the transaction is
     }
-    route::RouteInput input{
-        *analyzed.analysis, analyzed.shape, analyzed.hints,
-        parameters,         schema,         worker_.config().routing.allowMultishardWrites};
+    if (analyzed.analysis->kind == sql::StatementKind::Ddl) {
+      worker_.tableColumns().clear();  // a column may have come or gone
+    }
+    route::RouteInput input{*analyzed.analysis,
+                            analyzed.shape,
+                            analyzed.hints,
+                            parameters,
+                            schema,
+                            worker_.config().routing.allowMultishardWrites,
+                            columns};
     addRoute(map, route::decide(map, input), statements.size(), target);
     if (statements.size() == 1) {
       noteControl(*analyzed.analysis, target);
@@ -432,6 +445,70 @@ awaitable<bool> ClientSession::leaveBackend() {
   co_return true;
 }
 
+// Learns a table's columns from the default shard's catalog (every shard has the same
+// schema), on a backend of its own: the client's may be busy. False when it could not.
+awaitable<bool> ClientSession::loadColumns(const shardmap::QualifiedName& table) {
+  shardmap::ShardIndex shard = worker_.map().defaultShard();
+  pool::Pool& pool = worker_.pools().get(worker_.primaryOf(shard), database_, *user_);
+  pool::Checkout checkout = co_await pool.acquire(startupSettings_, true);
+  if (!checkout.backend) {
+    co_return false;
+  }
+  auto quote = [](const std::string& name) {
+    std::string out = "\"";
+    for (char c : name) {
+      out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    }
+    return out + "\"";
+  };
+  std::string relation =
+      quote(table.schema.empty() ? "public" : table.schema) + "." + quote(table.name);
+  std::string messages;
+  wire::MessageWriter(messages)
+      .begin('P')
+      .cstring("")
+      .cstring(
+          "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1::regclass "
+          "AND attnum > 0 AND NOT attisdropped ORDER BY attnum")
+      .int16(0)
+      .end();
+  wire::MessageWriter(messages)
+      .begin('B')
+      .cstring("")
+      .cstring("")
+      .int16(0)
+      .int16(1)
+      .int32(int32_t(relation.size()))
+      .raw(relation)
+      .int16(0)
+      .end();
+  wire::MessageWriter(messages).begin('E').cstring("").int32(0).end();
+  wire::MessageWriter(messages).begin('S').end();
+  std::unique_ptr<pool::Backend> backend = std::move(checkout.backend);
+  pool::HiddenResult result;
+  try {
+    result = co_await backend->runHidden(messages, 1);
+  } catch (const std::exception& e) {
+    backend->broken = true;
+  }
+  backend->unnamedClient = 0;
+  bool clean = !backend->broken && result.status == 'I';
+  if (clean) {
+    pool.release(std::move(backend));
+  } else {
+    pool.discard(std::move(backend));
+  }
+  if (!result.ok() || result.rows.empty()) {
+    co_return false;
+  }
+  std::vector<std::string> names;
+  for (const auto& row : result.rows) {
+    names.push_back(row.empty() || !row[0] ? std::string() : *row[0]);
+  }
+  worker_.tableColumns()[table] = std::move(names);
+  co_return true;
+}
+
 // Lets a backend that the pump is about to give back, or is giving back, go, so that routing
 // starts from a session without a backend.
 awaitable<void> ClientSession::settleBackend() {
@@ -447,6 +524,12 @@ awaitable<bool> ClientSession::routeQuery(wire::Frame frame) {
   std::string_view text = frame.body.substr(0, frame.body.find('\0'));
   co_await settleBackend();
   Target target = routeStatements(text, {});
+  if (target.needsColumnsOf) {
+    bool loaded = co_await loadColumns(*target.needsColumnsOf);
+    if (loaded) {
+      target = routeStatements(text, {});
+    }
+  }
   if (target.kind == Target::Kind::Error) {
     co_await queryError(std::move(target.error));
     co_return false;
@@ -561,6 +644,12 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement, std::string
   co_await settleBackend();
   std::string_view query = std::string_view(bound.parseRest).substr(0, bound.parseRest.find('\0'));
   Target target = routeStatements(query, bindRest);
+  if (target.needsColumnsOf) {
+    bool loaded = co_await loadColumns(*target.needsColumnsOf);
+    if (loaded) {
+      target = routeStatements(query, bindRest);
+    }
+  }
   if (target.kind == Target::Kind::Error) {
     co_await pipelineError(std::move(target.error));
     co_return false;

@@ -56,7 +56,8 @@ void planCacheHitAndRoute(benchmark::State& state) {
   std::vector<route::Parameter> none;
   for (auto _ : state) {
     sql::AnalyzedStatement analyzed = cache.analyze(statement);
-    route::RouteInput input{*analyzed.analysis, analyzed.shape, analyzed.hints, none};
+    route::RouteInput input{
+        *analyzed.analysis, analyzed.shape, analyzed.hints, none, "public", false, {}};
     route::Route decided = route::decide(benchMap(), input);
     benchmark::DoNotOptimize(decided);
   }

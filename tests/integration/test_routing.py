@@ -433,3 +433,31 @@ def test_session_hints_by_set(conn):
     with pytest.raises(psycopg.Error) as failure:
         conn.execute("SET shardline.colour = 'red'")
     assert failure.value.sqlstate == "42704"
+
+
+def test_insert_without_a_column_list_routes_by_catalog_order(conn, two_shards):
+    """K6: a prepared INSERT INTO t VALUES ($1, $2) executed with many keys: each
+    execution goes to its key's shard (the key's position comes from the catalog)."""
+    keys = list(range(5000, 5030))
+    conn.execute("INSERT INTO rt_users VALUES (4999, 'literal')")
+    with conn.cursor() as cur:
+        for key in keys:
+            cur.execute("INSERT INTO rt_users VALUES (%s, %s)", (key, f"k{key}"), prepare=True)
+
+    async def run():
+        c = await asyncpg.connect(host="127.0.0.1", port=two_shards.port, user="demo",
+                                  password="demo", database="demo")
+        try:
+            statement = await c.prepare("INSERT INTO rt_users VALUES ($1, $2)")
+            for key in range(6000, 6020):
+                await statement.fetch(key, f"a{key}")
+        finally:
+            await c.close()
+    asyncio.run(run())
+    everything = [4999] + keys + list(range(6000, 6020))
+    for index in range(shard_count()):
+        assert ids_on_shard(index) == sorted(k for k in everything if shard_of_int(k) == index)
+    # Rows over several shards split as with a column list.
+    cur = conn.execute("INSERT INTO rt_users VALUES (%s, 'a'), (%s, 'b')",
+                       (keys_on(0, 1, 7000)[0], keys_on(1, 1, 7000)[0]))
+    assert cur.rowcount == 2

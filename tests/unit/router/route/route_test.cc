@@ -51,13 +51,23 @@ struct Case {
   std::string sql;
   std::vector<route::Parameter> parameters = {};
   bool allowMultishardWrites = false;
+  bool catalog = false;  // the router knows users' columns (user_id, name) from the catalog
 };
 
 std::string routeOf(const Case& c) {
   static sql::PlanCache cache;
   sql::AnalyzedStatement analyzed = cache.analyze(c.sql);
-  route::RouteInput input{*analyzed.analysis, analyzed.shape, analyzed.hints,
-                          c.parameters,       "public",       c.allowMultishardWrites};
+  static const std::vector<std::string> kUserColumns{"user_id", "name"};
+  route::RouteInput input{*analyzed.analysis,
+                          analyzed.shape,
+                          analyzed.hints,
+                          c.parameters,
+                          "public",
+                          c.allowMultishardWrites,
+                          [&c](const shardmap::QualifiedName& table) {
+                            bool known = c.catalog && table.name == "users";
+                            return known ? &kUserColumns : nullptr;
+                          }};
   route::Route decided = route::decide(theMap(), input);
   if (decided.error) {
     return std::string(decided.error->sqlstate);
@@ -137,6 +147,12 @@ TEST_CASE("INSERT: single row to its shard, multi-row split per shard (K1)") {
         "s0");
   CHECK(routeOf({"INSERT INTO users (name) VALUES ('x')"}) == "SL001");
   CHECK(routeOf({"INSERT INTO users VALUES (1, 'x')"}) == "SL007");
+  // K6: with the catalog's column order, INSERT without a column list routes by key.
+  CHECK(routeOf({"INSERT INTO users VALUES (42, 'x')", {}, false, true}) == "s1");
+  CHECK(routeOf({"INSERT INTO users VALUES ($1, $2)", {text("1"), text("x")}, false, true}) ==
+        "s0");
+  CHECK(routeOf({"INSERT INTO users VALUES ($1, $2)", {text("42"), text("x")}, false, true}) ==
+        "s1");
   CHECK(routeOf({"INSERT INTO users (user_id) SELECT 1"}) == "SL004");
 }
 
