@@ -4,6 +4,7 @@
 
 #include "router/server.h"
 #include "router/session/client_session.h"
+#include "router/session/shard_legs.h"
 
 namespace shardline::session {
 
@@ -452,6 +453,15 @@ awaitable<void> ClientSession::releaseBackend() {
 // cannot be made clean (Postgres then rolls back whatever was open).
 awaitable<void> ClientSession::cleanupOnClose() {
   closing_ = true;
+  if (copySplit_) {
+    // Closing the shards' connections aborts their COPY: none of its rows stay.
+    for (Leg& leg : copySplit_->legs) {
+      leg.backend->broken = true;
+    }
+    releaseLegs(copySplit_->legs);
+    copySplit_.reset();
+    scatterBackends_.clear();
+  }
   // Only a pump idle in a read is interrupted; one running the router's own
   // statements finishes them so that nothing is left unread on the backend.
   if (pumping_ && pumpWaiting_ && backend_) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "router/server.h"
+#include "router/session/shard_legs.h"
 #include "router/session/statement_class.h"
 
 namespace shardline::session {
@@ -164,6 +165,14 @@ awaitable<void> ClientSession::handle(wire::Frame frame) {
   const char type = frame.type;
   if (scatter_ && type != 'S') {
     gatherForScatter(frame);
+  } else if (copySplit_ && type == 'd') {
+    co_await copySplitData(frame);
+  } else if (copySplit_ && (type == 'c' || type == 'f')) {
+    co_await endCopySplit(frame);
+  } else if (copySplit_ && (type == 'H' || type == 'S')) {
+    // Postgres ignores Flush and Sync during copy-in.
+  } else if (copySplit_) {
+    protocolViolation("unexpected message type during COPY from stdin");
   } else if (type == 'Q') {
     co_await handleQuery(frame);
   } else if (type == 'P') {

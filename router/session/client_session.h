@@ -18,9 +18,11 @@
 #include "router/asio.h"
 #include "router/net/transport.h"
 #include "router/pool/pool.h"
+#include "router/route/route.h"
 #include "router/session/session_state.h"
 #include "router/session/statement_class.h"
 #include "router/sql/plan_cache.h"
+#include "router/wire/copy_rows.h"
 #include "router/wire/message.h"
 #include "shardmap/map.h"
 
@@ -29,6 +31,9 @@ class Worker;
 }
 
 namespace shardline::session {
+
+struct Leg;
+struct CopySplit;
 
 // What the router expects back from the backend for each message it sent, in
 // order, and what to do with it. Synthetic entries are answered by the router.
@@ -91,6 +96,7 @@ struct Target {
     Shard,   // on `shard`
     Shards,  // on each of `shards` (two or more): a scatter read or a write to every shard
     Split,   // an INSERT whose rows go to `shards`: row indexes by shard in `rows`
+    CopyIn,  // COPY FROM STDIN into sharded table `copyTable`: rows split by key
     Error,   // nowhere: `error` holds the ErrorResponse to report
   };
   // The text is a lone BEGIN, START TRANSACTION, COMMIT or ROLLBACK (no AND CHAIN),
@@ -105,7 +111,9 @@ struct Target {
   Kind kind = Kind::Any;
   shardmap::ShardIndex shard = 0;
   std::vector<shardmap::ShardIndex> shards;
-  std::vector<std::vector<size_t>> rows;  // Split: the VALUES rows of each of `shards`
+  std::vector<std::vector<size_t>> rows;       // Split: the VALUES rows of each of `shards`
+  const shardmap::Table* copyTable = nullptr;  // CopyIn
+  wire::CopyLayout copyLayout;                 // CopyIn: how to read the rows' keys
   // Error SL007: the table whose columns, once known, would route the statement.
   std::optional<shardmap::QualifiedName> needsColumnsOf;
   std::string error;
@@ -247,6 +255,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<void> settleBackend();
   awaitable<bool> loadColumns(const shardmap::QualifiedName& table);
   shardmap::ShardIndex anyShard() const;
+  void planCopy(const sql::Analysis& analysis, const std::string& schema,
+                const route::ColumnLookup& columns, Target& target);
   void startDeferredTransaction();
   std::string crossShardError(const Target& target) const;
   // Applies routing to a simple query; false when the router answered it itself.
@@ -276,6 +286,17 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<void> scatter(const std::vector<shardmap::ShardIndex>& shards, bool copies,
                           const ScatterBuild& build);
   void gatherForScatter(const wire::Frame& frame);
+  awaitable<std::string> acquireLegs(std::vector<Leg>& legs,
+                                     const std::vector<shardmap::ShardIndex>& shards);
+  awaitable<void> readLeg(Leg& leg, char until);
+  void releaseLegs(std::vector<Leg>& legs);
+
+  // COPY FROM STDIN into a sharded table, rows split by key (copy_split.cc).
+  awaitable<void> startCopySplit(std::string_view queryBytes, const Target& target);
+  awaitable<void> copySplitData(const wire::Frame& frame);
+  awaitable<void> sendCopyRows(Leg& leg, bool all);
+  awaitable<void> endCopySplit(const wire::Frame& frame);
+  void routeCopyRow(CopySplit& split, const wire::CopyRow& row);
 
   // Backend attachment and the pump (backend_link.cc).
   awaitable<bool> ensureBackend(Reply failureReply, BackendWait wait = BackendWait::Queue);
@@ -355,6 +376,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::vector<sql::Hint> sessionHints_;
   std::vector<sql::Hint> localHints_;
   std::vector<pool::Backend*> scatterBackends_;  // while a scatter runs, for cancels
+  std::unique_ptr<CopySplit> copySplit_;
   // Portals bound to a `DEALLOCATE name` of a client statement: name by portal.
   std::unordered_map<std::string, std::string> deallocatePortals_;
 

@@ -110,11 +110,14 @@ void addRoute(const shardmap::ShardMap& map, const route::Route& route, size_t s
     return;
   }
   if (route.splitCopy) {
-    // TODO: split COPY FROM STDIN rows by key over the shards; until then it is refused.
-    target.kind = Target::Kind::Error;
-    target.error =
-        errorResponse(route::kNotSupported,
-                      "COPY FROM into a sharded table is not supported yet: " + route.reason);
+    if (statements > 1) {
+      target.kind = Target::Kind::Error;
+      target.error = errorResponse(route::kCrossShard,
+                                   "a COPY into a sharded table must be alone in its query string");
+      return;
+    }
+    target.kind = Target::Kind::CopyIn;
+    target.shards = route.shards;
     return;
   }
   if (route.any) {
@@ -341,6 +344,9 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
                             worker_.config().routing.allowMultishardWrites,
                             columns};
     addRoute(map, route::decide(map, input), statements.size(), target);
+    if (target.kind == Target::Kind::CopyIn && target.copyTable == nullptr) {
+      planCopy(*analyzed.analysis, schema, columns, target);
+    }
     if (statements.size() == 1) {
       noteControl(*analyzed.analysis, target);
     }
@@ -357,6 +363,70 @@ void ClientSession::startDeferredTransaction() {
   toBackend_.append(deferredBegin_);
   enqueue(Reply::HiddenQuery);
   deferredBegin_.clear();
+}
+
+// Where the key sits in each row of a COPY FROM into a sharded table, and how rows are written.
+void ClientSession::planCopy(const sql::Analysis& analysis, const std::string& schema,
+                             const route::ColumnLookup& columns, Target& target) {
+  const sql::TableRef& ref = analysis.tables[size_t(analysis.target)];
+  const shardmap::Table* table =
+      worker_.map().findTable(ref.schema.empty() ? schema : ref.schema, ref.name);
+  const sql::CopyFacts& copy = analysis.copy;
+  std::string name = (ref.schema.empty() ? schema : ref.schema) + "." + ref.name;
+  auto refuse = [&target](std::string_view sqlstate, const std::string& message) {
+    target.kind = Target::Kind::Error;
+    target.error = errorResponse(sqlstate, message);
+  };
+  if (table == nullptr || copy.endpoint != sql::CopyEndpoint::Client || copy.where) {
+    refuse(route::kNotSupported,
+           "COPY into sharded table " + name + " is supported only FROM STDIN, without WHERE");
+    return;
+  }
+  const std::vector<std::string>* names = &copy.columns;
+  if (copy.columns.empty()) {
+    names = columns(table->name);
+    if (names == nullptr) {
+      refuse(route::kNeedsColumnList, "COPY into sharded table " + name +
+                                          " needs a column list that names " + table->keyColumn);
+      target.needsColumnsOf = table->name;
+      return;
+    }
+  }
+  auto key = std::find(names->begin(), names->end(), table->keyColumn);
+  if (key == names->end()) {
+    refuse(route::kMissingKey,
+           "COPY into sharded table " + name + " does not give its key " + table->keyColumn);
+    return;
+  }
+  wire::CopyLayout& layout = target.copyLayout;
+  layout.keyField = size_t(key - names->begin());
+  layout.format = copy.format == sql::CopyFormat::Csv      ? wire::CopyDataFormat::Csv
+                  : copy.format == sql::CopyFormat::Binary ? wire::CopyDataFormat::Binary
+                                                           : wire::CopyDataFormat::Text;
+  bool csv = layout.format == wire::CopyDataFormat::Csv;
+  layout.delimiter = csv ? ',' : '\t';
+  layout.null = csv ? "" : "\\N";
+  bool escapeGiven = false;
+  for (const sql::CopyOption& option : copy.options) {
+    const std::string& value = option.value;
+    if (option.name == "delimiter" && value.size() == 1) {
+      layout.delimiter = value[0];
+    } else if (option.name == "null") {
+      layout.null = value;
+    } else if (option.name == "quote" && value.size() == 1) {
+      layout.quote = value[0];
+    } else if (option.name == "escape" && value.size() == 1) {
+      layout.escape = value[0];
+      escapeGiven = true;
+    } else if (option.name == "header") {
+      layout.header =
+          value.empty() || value == "true" || value == "on" || value == "1" || value == "match";
+    }
+  }
+  if (!escapeGiven) {
+    layout.escape = layout.quote;
+  }
+  target.copyTable = table;
 }
 
 shardmap::ShardIndex ClientSession::anyShard() const {
@@ -551,7 +621,9 @@ awaitable<bool> ClientSession::routeQuery(wire::Frame frame) {
     synthetic(std::move(reply));
     co_return false;
   }
-  if (target.kind == Target::Kind::Shards || target.kind == Target::Kind::Split) {
+  bool several = target.kind == Target::Kind::Shards || target.kind == Target::Kind::Split ||
+                 target.kind == Target::Kind::CopyIn;
+  if (several) {
     if (backend_) {
       bool left = co_await leaveBackend();
       if (!left && backend_) {
@@ -566,6 +638,8 @@ awaitable<bool> ClientSession::routeQuery(wire::Frame frame) {
     }
     if (target.kind == Target::Kind::Split) {
       co_await splitQuery(text, target);
+    } else if (target.kind == Target::Kind::CopyIn) {
+      co_await startCopySplit(frame.bytes, target);
     } else {
       co_await scatterQuery(frame.bytes, target);
     }
@@ -668,6 +742,12 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement, std::string
   if (answerControl(target, ControlFrom::Bind, portal, beginQuery)) {
     inPipeline_ = true;
     synthetic(std::string(kBindComplete));
+    co_return false;
+  }
+  if (target.kind == Target::Kind::CopyIn) {
+    co_await pipelineError(errorResponse(
+        route::kNotSupported,
+        "COPY FROM STDIN into a sharded table is supported in the simple query protocol only"));
     co_return false;
   }
   if (target.kind == Target::Kind::Shards || target.kind == Target::Kind::Split) {

@@ -10,6 +10,7 @@
 
 #include "router/server.h"
 #include "router/session/client_session.h"
+#include "router/session/shard_legs.h"
 #include "router/sql/rewrite.h"
 
 namespace shardline::session {
@@ -17,22 +18,6 @@ namespace shardline::session {
 namespace {
 
 using shardmap::ShardIndex;
-
-struct ShardReply {
-  char type;
-  std::string bytes;
-};
-
-// One shard's part of a scatter.
-struct Leg {
-  ShardIndex shard = 0;
-  pool::Pool* pool = nullptr;
-  std::unique_ptr<pool::Backend> backend;
-  std::vector<ShardReply> replies;
-  int hiddenParses = 0;  // leading ParseComplete replies to the router's own Parse
-  int parsesSent = 0;
-  char status = 'I';
-};
 
 // A CommandComplete tag as its text before the count and the count: "INSERT 0 " and 5.
 bool splitCount(std::string_view tag, std::string_view& prefix, uint64_t& count) {
@@ -61,34 +46,51 @@ bool isAside(char type) {
   return type == 'N' || type == 'A' || type == 'S';
 }
 
-// The error of the first shard that failed, its message naming the shard; the other
-// shards' errors follow in the detail.
+}  // namespace
+
 std::string mergedError(const std::vector<Leg>& legs, const shardmap::ShardMap& map) {
-  std::string message;
-  std::string detail;
-  wire::ErrorFields first;
+  struct Failure {
+    const Leg* leg;
+    const ShardReply* reply;
+    wire::ErrorFields fields;
+  };
+  std::vector<Failure> failures;
   for (const Leg& leg : legs) {
     for (const ShardReply& reply : leg.replies) {
-      if (reply.type != 'E') {
-        continue;
+      if (reply.type == 'E') {
+        failures.push_back(
+            {&leg, &reply, wire::parseError(std::string_view(reply.bytes).substr(5))});
+        break;
       }
-      wire::ErrorFields fields = wire::parseError(std::string_view(reply.bytes).substr(5));
-      std::string line = "shard " + map.shard(leg.shard).name + ": " + fields.message;
-      if (message.empty()) {
-        first = fields;
-        message = line;
-        detail = fields.detail;
-      } else {
-        detail += (detail.empty() ? "" : "\n") + line;
-      }
-      break;
     }
   }
+  const wire::ErrorFields& first = failures.front().fields;
+  bool same = failures.size() == legs.size() &&
+              std::all_of(failures.begin(), failures.end(), [&first](const Failure& f) {
+                return f.fields.sqlstate == first.sqlstate && f.fields.message == first.message &&
+                       f.fields.detail == first.detail;
+              });
+  if (same) {
+    return failures.front().reply->bytes;  // every shard said the same: as Postgres says it
+  }
+  std::string detail = first.detail;
+  for (size_t i = 1; i < failures.size(); ++i) {
+    detail += (detail.empty() ? "" : "\n") + std::string("shard ") +
+              map.shard(failures[i].leg->shard).name + ": " + failures[i].fields.message;
+  }
   std::string out;
-  wire::appendError(out, first.sqlstate.empty() ? "XX000" : first.sqlstate, message,
+  wire::appendError(out, first.sqlstate.empty() ? "XX000" : first.sqlstate,
+                    "shard " + map.shard(failures.front().leg->shard).name + ": " + first.message,
                     first.severity.empty() ? "ERROR" : first.severity, detail);
   return out;
 }
+
+bool hasError(const Leg& leg) {
+  return std::any_of(leg.replies.begin(), leg.replies.end(),
+                     [](const ShardReply& reply) { return reply.type == 'E'; });
+}
+
+namespace {
 
 class Merger {
  public:
@@ -154,6 +156,8 @@ class Merger {
           out += reply.bytes;
         }
         ++i;
+      } else if (isRow(reply.type) && copies_) {
+        ++i;  // every shard returned the same rows (RETURNING of a reference table): once
       } else if (isRow(reply.type) || reply.type == 'A') {
         out += reply.bytes;
         ++i;
@@ -190,13 +194,13 @@ awaitable<void> ClientSession::scatterQuery(std::string_view queryBytes, const T
   ++unnamedSeq_;
 }
 
-awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, bool copies,
-                                       const ScatterBuild& build) {
-  const shardmap::ShardMap& map = worker_.map();
-  std::vector<Leg> legs(shards.size());
+// Takes a backend of each shard's primary with the client's settings, in shard order so that
+// two clients never wait on each other. Returns an ErrorResponse when one cannot be had; the
+// backends taken are then given back.
+awaitable<std::string> ClientSession::acquireLegs(std::vector<Leg>& legs,
+                                                  const std::vector<ShardIndex>& shards) {
+  legs.resize(shards.size());
   std::string error;
-
-  // Backends are taken in shard order, so that two scatters never wait on each other.
   for (size_t i = 0; i < shards.size() && error.empty(); ++i) {
     Leg& leg = legs[i];
     leg.shard = shards[i];
@@ -212,7 +216,50 @@ awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, bo
       leg.pool->discard(std::move(leg.backend));
     }
   }
+  if (!error.empty()) {
+    releaseLegs(legs);
+  }
+  co_return error;
+}
 
+// Reads a shard's replies up to its next ReadyForQuery (`until` 'Z') or CopyInResponse ('G').
+awaitable<void> ClientSession::readLeg(Leg& leg, char until) {
+  for (;;) {
+    wire::Frame frame = co_await leg.backend->readFrame();
+    leg.replies.push_back(ShardReply{frame.type, std::string(frame.bytes)});
+    if (frame.type == 'Z') {
+      leg.status = frame.body.empty() ? 'I' : frame.body[0];
+      co_return;
+    }
+    if (frame.type == until) {
+      co_return;
+    }
+  }
+}
+
+// Gives each leg's backend back, or closes it when it is not clean.
+void ClientSession::releaseLegs(std::vector<Leg>& legs) {
+  for (Leg& leg : legs) {
+    if (!leg.backend) {
+      continue;
+    }
+    // A statement prepared here may have failed to prepare: the backend's list of
+    // prepared statements is no longer known.
+    bool unsure = hasError(leg) && leg.parsesSent > 0;
+    bool complete = !leg.replies.empty() && leg.replies.back().type == 'Z';
+    if (unsure || !complete || leg.backend->broken || leg.status != 'I' ||
+        !leg.backend->reader().empty()) {
+      leg.pool->discard(std::move(leg.backend));
+    } else {
+      leg.pool->release(std::move(leg.backend));
+    }
+  }
+}
+
+awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, bool copies,
+                                       const ScatterBuild& build) {
+  std::vector<Leg> legs;
+  std::string error = co_await acquireLegs(legs, shards);
   if (error.empty()) {
     for (Leg& leg : legs) {
       scatterBackends_.push_back(leg.backend.get());
@@ -224,62 +271,26 @@ awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, bo
         leg.parsesSent = leg.hiddenParses;
       }
       for (Leg& leg : legs) {
-        for (;;) {
-          wire::Frame frame = co_await leg.backend->readFrame();
-          leg.replies.push_back(ShardReply{frame.type, std::string(frame.bytes)});
-          if (frame.type == 'Z') {
-            leg.status = frame.body.empty() ? 'I' : frame.body[0];
-            break;
-          }
-        }
+        co_await readLeg(leg, 'Z');
       }
     } catch (const std::exception& e) {
       spdlog::warn("{} scatter over {} shards failed: {}", prefix_, legs.size(), e.what());
-      for (Leg& leg : legs) {
-        if (leg.backend && (leg.replies.empty() || leg.replies.back().type != 'Z')) {
-          leg.backend->broken = true;
-        }
-      }
       wire::appendError(error, "08006",
                         std::string("shardline: a shard's node was lost: ") + e.what());
     }
     scatterBackends_.clear();
   }
 
-  bool failed = !error.empty();
-  if (!failed) {
-    bool anyError = false;
-    for (const Leg& leg : legs) {
-      for (const ShardReply& reply : leg.replies) {
-        anyError = anyError || reply.type == 'E';
-      }
-    }
-    if (anyError) {
-      out_ += mergedError(legs, map);
-      wire::appendReadyForQuery(out_, 'I');
-    } else {
-      out_ += Merger(legs, copies).run();
-    }
-  } else {
+  if (!error.empty()) {
     out_ += error;
     wire::appendReadyForQuery(out_, txStatus_);
+  } else if (std::any_of(legs.begin(), legs.end(), hasError)) {
+    out_ += mergedError(legs, worker_.map());
+    wire::appendReadyForQuery(out_, 'I');
+  } else {
+    out_ += Merger(legs, copies).run();
   }
-
-  for (Leg& leg : legs) {
-    if (!leg.backend) {
-      continue;
-    }
-    bool failedReplies = std::any_of(leg.replies.begin(), leg.replies.end(),
-                                     [](const ShardReply& reply) { return reply.type == 'E'; });
-    // A statement prepared here may have failed to prepare: the backend's list of
-    // prepared statements is no longer known.
-    bool unsure = failedReplies && leg.parsesSent > 0;
-    if (unsure || leg.backend->broken || leg.status != 'I' || !leg.backend->reader().empty()) {
-      leg.pool->discard(std::move(leg.backend));
-    } else {
-      leg.pool->release(std::move(leg.backend));
-    }
-  }
+  releaseLegs(legs);
 }
 
 awaitable<void> ClientSession::splitQuery(std::string_view text, const Target& target) {

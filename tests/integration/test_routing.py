@@ -79,7 +79,8 @@ def on_shard(index, sql):
     port = direct_port(nodes[index], topology)
     with psycopg.connect(f"host=127.0.0.1 port={port} user=demo password=demo dbname=demo",
                          autocommit=True) as conn:
-        return conn.execute(sql).fetchall()
+        cur = conn.execute(sql)
+        return cur.fetchall() if cur.description else None
 
 
 def ids_on_shard(index, table="rt_users", column="user_id"):
@@ -334,15 +335,33 @@ def test_hints_pick_the_shard(conn):
     assert failure.value.sqlstate == "SL006"
 
 
-def test_errors_of_a_statement_on_every_shard_name_the_shards(conn):
+def test_errors_of_a_statement_on_every_shard(conn):
+    # Every shard says the same: the client sees it as Postgres says it.
     with pytest.raises(psycopg.Error) as failure:
         conn.execute("CREATE TABLE rt_users (x int)")
     assert failure.value.sqlstate == "42P07"
-    text = str(failure.value)
-    assert "shard s0" in text
-    assert failure.value.diag.message_detail is not None
-    assert "shard s1" in failure.value.diag.message_detail
+    assert failure.value.diag.message_primary == 'relation "rt_users" already exists'
+    # One shard differs: the error names it.
+    on_shard(1, "ALTER TABLE rt_users ADD COLUMN extra int")
+    try:
+        with pytest.raises(psycopg.Error) as failure:
+            conn.execute("ALTER TABLE rt_users ADD COLUMN extra int")
+        assert failure.value.sqlstate == "42701"
+        assert failure.value.diag.message_primary == (
+            'shard s1: column "extra" of relation "rt_users" already exists')
+    finally:
+        conn.execute("ALTER TABLE rt_users DROP COLUMN IF EXISTS extra")
     assert conn.execute("SELECT 1").fetchall() == [(1,)]
+
+
+def test_reference_writes_with_returning_return_each_row_once(conn):
+    cur = conn.execute("INSERT INTO rt_countries (code, name) VALUES ('pt', 'Portugal'), "
+                       "('es', 'Spain') RETURNING code")
+    assert cur.rowcount == 2
+    assert sorted(cur.fetchall()) == [("es",), ("pt",)]
+    cur = conn.execute("UPDATE rt_countries SET name = upper(name) WHERE code = 'pt' "
+                       "RETURNING name")
+    assert cur.fetchall() == [("PORTUGAL",)]
 
 
 def test_multi_row_insert_on_one_shard_and_across_shards(conn):
@@ -461,3 +480,74 @@ def test_insert_without_a_column_list_routes_by_catalog_order(conn, two_shards):
     cur = conn.execute("INSERT INTO rt_users VALUES (%s, 'a'), (%s, 'b')",
                        (keys_on(0, 1, 7000)[0], keys_on(1, 1, 7000)[0]))
     assert cur.rowcount == 2
+
+
+def test_copy_from_stdin_splits_rows_by_key(conn, two_shards):
+    """K4: COPY FROM STDIN into a sharded table in text, CSV (header, quoted newlines) and
+    binary: every row reaches the shard that owns it, once, while other clients use the pool."""
+    import threading
+    stop = threading.Event()
+    errors = []
+
+    def compete():
+        try:
+            with psycopg.connect(two_shards.dsn(), autocommit=True) as other:
+                while not stop.is_set():
+                    other.execute("SELECT name FROM rt_users WHERE user_id = 1").fetchall()
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=compete) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        with conn.cursor() as cur:
+            with cur.copy("COPY rt_users (user_id, name) FROM STDIN") as copy:
+                for key in range(100, 160):
+                    copy.write_row((key, f"text\t{key}"))
+            assert cur.rowcount == 60
+            with cur.copy("COPY rt_users (name, user_id) FROM STDIN (FORMAT csv, HEADER true)") \
+                    as copy:
+                copy.write(b"name,user_id\n")
+                for key in range(200, 230):
+                    copy.write(f'"csv,\n{key}",{key}\n'.encode())
+            assert cur.rowcount == 30
+            with cur.copy("COPY rt_users FROM STDIN (FORMAT binary)") as copy:
+                copy.set_types(["int8", "text"])
+                for key in range(300, 340):
+                    copy.write_row((key, f"bin{key}"))
+            assert cur.rowcount == 40
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert errors == []
+    keys = list(range(100, 160)) + list(range(200, 230)) + list(range(300, 340))
+    for index in range(shard_count()):
+        assert ids_on_shard(index) == sorted(k for k in keys if shard_of_int(k) == index)
+    assert conn.execute("SELECT name FROM rt_users WHERE user_id = 205").fetchall() == [
+        ("csv,\n205",)]
+    assert conn.execute("SELECT name FROM rt_users WHERE user_id = 101").fetchall() == [
+        ("text\t101",)]
+
+
+def test_copy_with_a_row_without_key_or_a_client_failure_keeps_nothing(conn):
+    with pytest.raises(psycopg.Error) as failure:
+        with conn.cursor() as cur:
+            with cur.copy("COPY rt_users (user_id, name) FROM STDIN") as copy:
+                copy.write(b"1\ta\n2\tb\n\\N\tc\n3\td\n")
+    assert failure.value.sqlstate == "SL001"
+    assert "row 3" in str(failure.value)
+    with pytest.raises((ZeroDivisionError, psycopg.errors.QueryCanceled)):
+        with conn.cursor() as cur:
+            with cur.copy("COPY rt_users (user_id, name) FROM STDIN") as copy:
+                copy.write(b"4\ta\n5\tb\n")
+                raise ZeroDivisionError()  # psycopg ends the COPY with CopyFail
+    for index in range(shard_count()):
+        assert ids_on_shard(index) == []
+    assert conn.execute("SELECT 1").fetchall() == [(1,)]
+    with pytest.raises(psycopg.Error) as failure:
+        with conn.transaction():
+            with conn.cursor().copy("COPY rt_users (user_id, name) FROM STDIN") as copy:
+                copy.write(b"4\ta\n")
+    assert failure.value.sqlstate == "SL003"

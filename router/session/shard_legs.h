@@ -1,0 +1,50 @@
+// The parts of a statement that runs on several shards at once, one per shard, and how their
+// replies become one reply for the client. Used by scatter.cc and copy_split.cc; owned by
+// the session that runs the statement, on its worker.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "router/pool/pool.h"
+#include "router/wire/copy_rows.h"
+#include "shardmap/map.h"
+
+namespace shardline::session {
+
+struct ShardReply {
+  char type;
+  std::string bytes;
+};
+
+// One shard's part.
+struct Leg {
+  shardmap::ShardIndex shard = 0;
+  pool::Pool* pool = nullptr;
+  std::unique_ptr<pool::Backend> backend;
+  std::vector<ShardReply> replies;
+  int hiddenParses = 0;  // leading ParseComplete replies to the router's own Parse
+  int parsesSent = 0;
+  char status = 'I';
+  std::string copyBuffer;  // COPY rows gathered for this shard, not yet sent
+};
+
+// A COPY FROM STDIN into a sharded table, its rows sent to the shards of their keys.
+struct CopySplit {
+  explicit CopySplit(wire::CopyLayout layout) : reader(std::move(layout)) {}
+
+  std::vector<Leg> legs;
+  wire::CopyRowReader reader;
+  const shardmap::Table* table = nullptr;
+  std::string tableName;  // as the client named it, for errors
+  std::string error;      // a row the router could not place: the COPY fails with this
+  uint64_t rows = 0;
+};
+
+bool hasError(const Leg& leg);
+// The error of the first shard that failed, its message naming the shard; the other shards'
+// errors follow in the detail.
+std::string mergedError(const std::vector<Leg>& legs, const shardmap::ShardMap& map);
+
+}  // namespace shardline::session
