@@ -440,6 +440,14 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
     }
   }
 
+  if (analysis.node == "PrepareStmt" && (sharded != nullptr || referenceRead)) {
+    // TODO: keep SQL PREPARE with the client and route each EXECUTE by its arguments.
+    const TableRef& ref = sharded != nullptr ? *sharded->ref : *tables.front().ref;
+    return fail(kNotSupported, "SQL PREPARE of a statement on sharded or reference table " +
+                                   qualified(ref, in.searchSchema) +
+                                   " is not supported yet: its shard is known only at EXECUTE; "
+                                   "use the driver's protocol-level prepared statements");
+  }
   if (analysis.kind == StatementKind::Ddl) {
     if (sharded != nullptr || referenceRead) {
       Route route = allShards(map, "DDL on a sharded or reference table goes to every shard");

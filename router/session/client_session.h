@@ -34,6 +34,7 @@ namespace shardline::session {
 
 struct Leg;
 struct CopySplit;
+struct ScatterMode;
 
 // What the router expects back from the backend for each message it sent, in
 // order, and what to do with it. Synthetic entries are answered by the router.
@@ -119,6 +120,7 @@ struct Target {
   std::string error;
   Control control = Control::None;
   bool copies = false;   // Shards: each holds the same rows, so counts are not summed
+  bool reads = true;     // every statement is read-only
   std::string_view tag;  // Control's CommandComplete tag: "BEGIN", "COMMIT", ...
   std::string reply;     // Setting: the router's answer, up to ReadyForQuery
 };
@@ -135,6 +137,7 @@ enum class ShardMove : uint8_t {
 struct ScatterPipeline {
   std::vector<shardmap::ShardIndex> shards;
   bool copies = false;
+  bool reads = false;
   std::string statementName;  // the client's name; empty for the unnamed statement
   std::string portal;
   std::string bindRest;  // the Bind after the portal and statement names
@@ -283,7 +286,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
                                      std::string_view portal, std::string_view bindRest,
                                      std::string& error);
   awaitable<void> runScatterPipeline();
-  awaitable<void> scatter(const std::vector<shardmap::ShardIndex>& shards, bool copies,
+  awaitable<void> scatter(const std::vector<shardmap::ShardIndex>& shards, ScatterMode mode,
                           const ScatterBuild& build);
   void gatherForScatter(const wire::Frame& frame);
   awaitable<std::string> acquireLegs(std::vector<Leg>& legs,

@@ -69,7 +69,7 @@ awaitable<void> ClientSession::startCopySplit(std::string_view queryBytes, const
         co_await readLeg(leg, 'Z');
       }
     }
-    std::string reply = mergedError(split->legs, worker_.map());
+    std::string reply = mergedError(split->legs, worker_.map(), ScatterMode{});
     releaseLegs(split->legs);
     wire::appendReadyForQuery(reply, txStatus_);
     synthetic(std::move(reply));
@@ -181,7 +181,7 @@ awaitable<void> ClientSession::endCopySplit(const wire::Frame& frame) {
   if (reply.empty() && !split->error.empty()) {
     reply = split->error;
   } else if (reply.empty() && std::any_of(split->legs.begin(), split->legs.end(), hasError)) {
-    reply = mergedError(split->legs, worker_.map());
+    reply = mergedError(split->legs, worker_.map(), ScatterMode{});
   } else if (reply.empty()) {
     uint64_t total = 0;
     for (const Leg& leg : split->legs) {

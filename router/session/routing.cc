@@ -343,6 +343,7 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
                             schema,
                             worker_.config().routing.allowMultishardWrites,
                             columns};
+    target.reads = target.reads && analyzed.analysis->readOnly;
     addRoute(map, route::decide(map, input), statements.size(), target);
     if (target.kind == Target::Kind::CopyIn && target.copyTable == nullptr) {
       planCopy(*analyzed.analysis, schema, columns, target);
@@ -770,6 +771,7 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement, std::string
     scatter_ = std::make_unique<ScatterPipeline>();
     scatter_->shards = target.shards;
     scatter_->copies = target.copies;
+    scatter_->reads = target.reads;
     scatter_->statementName = std::string(name);
     scatter_->portal = std::string(portal);
     scatter_->bindRest = std::string(bindRest);

@@ -48,7 +48,8 @@ bool isAside(char type) {
 
 }  // namespace
 
-std::string mergedError(const std::vector<Leg>& legs, const shardmap::ShardMap& map) {
+std::string mergedError(const std::vector<Leg>& legs, const shardmap::ShardMap& map,
+                        ScatterMode mode) {
   struct Failure {
     const Leg* leg;
     const ShardReply* reply;
@@ -65,7 +66,7 @@ std::string mergedError(const std::vector<Leg>& legs, const shardmap::ShardMap& 
     }
   }
   const wire::ErrorFields& first = failures.front().fields;
-  bool same = failures.size() == legs.size() &&
+  bool same = (mode.reads || failures.size() == legs.size()) &&
               std::all_of(failures.begin(), failures.end(), [&first](const Failure& f) {
                 return f.fields.sqlstate == first.sqlstate && f.fields.message == first.message &&
                        f.fields.detail == first.detail;
@@ -183,7 +184,7 @@ class Merger {
 
 awaitable<void> ClientSession::scatterQuery(std::string_view queryBytes, const Target& target) {
   std::string query(queryBytes);
-  co_await scatter(target.shards, target.copies,
+  co_await scatter(target.shards, ScatterMode{target.copies, target.reads},
                    [&query](size_t, pool::Backend& backend, int& hidden) {
                      hidden = 0;
                      backend.unnamedClient = 0;
@@ -256,7 +257,7 @@ void ClientSession::releaseLegs(std::vector<Leg>& legs) {
   }
 }
 
-awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, bool copies,
+awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, ScatterMode mode,
                                        const ScatterBuild& build) {
   std::vector<Leg> legs;
   std::string error = co_await acquireLegs(legs, shards);
@@ -285,10 +286,10 @@ awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, bo
     out_ += error;
     wire::appendReadyForQuery(out_, txStatus_);
   } else if (std::any_of(legs.begin(), legs.end(), hasError)) {
-    out_ += mergedError(legs, worker_.map());
+    out_ += mergedError(legs, worker_.map(), mode);
     wire::appendReadyForQuery(out_, 'I');
   } else {
-    out_ += Merger(legs, copies).run();
+    out_ += Merger(legs, mode.copies).run();
   }
   releaseLegs(legs);
 }
@@ -310,7 +311,7 @@ awaitable<void> ClientSession::splitQuery(std::string_view text, const Target& t
     synthetic(std::move(reply));
     co_return;
   }
-  co_await scatter(target.shards, false,
+  co_await scatter(target.shards, ScatterMode{},
                    [&queries](size_t leg, pool::Backend& backend, int& hidden) {
                      hidden = 0;
                      backend.unnamedClient = 0;
@@ -480,7 +481,7 @@ awaitable<void> ClientSession::runScatterPipeline() {
   uint64_t id = id_;
   uint64_t seq = unnamedSeq_;
   co_await scatter(
-      pipeline->shards, pipeline->copies, [&](size_t leg, pool::Backend& backend, int& hidden) {
+      pipeline->shards, ScatterMode{pipeline->copies, pipeline->reads}, [&](size_t leg, pool::Backend& backend, int& hidden) {
         std::string out;
         if (!pipeline->parts.empty()) {
           // A split INSERT: each shard gets its own rows as its unnamed statement.

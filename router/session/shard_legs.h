@@ -43,8 +43,17 @@ struct CopySplit {
 };
 
 bool hasError(const Leg& leg);
-// The error of the first shard that failed, its message naming the shard; the other shards'
-// errors follow in the detail.
-std::string mergedError(const std::vector<Leg>& legs, const shardmap::ShardMap& map);
+
+// How the shards' answers to one statement combine.
+struct ScatterMode {
+  bool copies = false;  // every shard holds the same rows: counts and rows are one shard's
+  bool reads = false;   // the statement changed nothing, so a shard that succeeded is no news
+};
+
+// The client's error when some shards failed. When the failures agree (and, for a write,
+// every shard failed, so that none applied it) it is the error as Postgres words it; otherwise
+// the first failure names its shard and the others follow in the detail.
+std::string mergedError(const std::vector<Leg>& legs, const shardmap::ShardMap& map,
+                        ScatterMode mode);
 
 }  // namespace shardline::session

@@ -192,6 +192,12 @@ TEST_CASE("DDL on sharded or reference tables goes to every shard") {
   CHECK(routeOf({"TRUNCATE users, events"}) == "all");
 }
 
+TEST_CASE("SQL PREPARE of statements on mapped tables is refused, not misrouted") {
+  CHECK(routeOf({"PREPARE p (bigint) AS SELECT * FROM users WHERE user_id = $1"}) == "SL004");
+  CHECK(routeOf({"PREPARE p AS SELECT * FROM countries"}) == "SL004");
+  CHECK(routeOf({"PREPARE p AS SELECT 1"}) == "any (s0)");
+}
+
 TEST_CASE("hints by comment win, in extended protocol too (K2)") {
   CHECK(routeOf({"/* shardline: shard=s1 */ SELECT * FROM \"Sys\".\"Model\""}) == "s1");
   CHECK(routeOf({"/* shardline: key=42 */ SELECT * FROM users"}) == "s1");

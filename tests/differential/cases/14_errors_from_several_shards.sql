@@ -1,7 +1,5 @@
--- An error Postgres raises while a statement runs on several shards (a scatter
--- read, a reference table write): shardline prefixes the message with
--- "shard s0: " and appends the other shards' messages to the detail, after
--- Postgres' own detail if any. Postgres reports the error as it is.
+-- Errors Postgres raises while a statement runs on several shards (a scatter
+-- read, a reference table write) reach the client as Postgres words them.
 INSERT INTO users (user_id, name) VALUES (1, 'a1');
 INSERT INTO users (user_id, name) VALUES (4, 'd4');
 INSERT INTO countries (code, name) VALUES ('fr', 'France');

@@ -1,6 +1,5 @@
--- Writes to a reference table with RETURNING: Postgres returns each changed row
--- once; shardline returns the rows of every shard (four copies on four shards),
--- while the command tag counts one shard's rows ("UPDATE 2" with 8 rows).
+-- Writes to a reference table with RETURNING: each changed row comes back once,
+-- and the command tag counts the rows once, though every shard holds a copy.
 INSERT INTO countries (code, name) VALUES ('fr', 'France'), ('es', 'Spain'), ('it', 'Italy');
 INSERT INTO countries (code, name) VALUES ('pt', 'Portugal') RETURNING *;
 UPDATE countries SET name = upper(name) WHERE code IN ('fr', 'es') RETURNING code, name;
