@@ -405,12 +405,18 @@ awaitable<void> ClientSession::flushClient() {
 }
 
 void ClientSession::cancelCurrentQuery() {
-  if (!backend_) {
-    return;
+  if (backend_) {
+    sendCancel(*backend_);
   }
-  const NodeConfig& node = backend_->node();
-  int32_t pid = backend_->pid();
-  int32_t secret = backend_->secret();
+  for (pool::Backend* backend : scatterBackends_) {
+    sendCancel(*backend);  // a statement running on several shards is cancelled on each
+  }
+}
+
+void ClientSession::sendCancel(const pool::Backend& backend) {
+  const NodeConfig& node = backend.node();
+  int32_t pid = backend.pid();
+  int32_t secret = backend.secret();
   auto timeout = worker_.config().pool.connectTimeout;
   spdlog::info("{} node={} cancel request for backend pid {}", prefix_, node.name, pid);
   asio::co_spawn(
@@ -426,8 +432,6 @@ void ClientSession::cancelCurrentQuery() {
             .end();
         co_await transport->writeAll(request);
         char ignored[16];
-        ErrorCode ec;
-        (void)ec;
         try {
           co_await transport->readSome(ignored, sizeof ignored);
         } catch (const std::exception&) {

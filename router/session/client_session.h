@@ -195,7 +195,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
 
   // Serves the connection until it ends. Never throws.
   awaitable<void> run();
-  // Forwards a cancel to the backend serving this client, if any.
+  // Forwards a cancel to the backends serving this client, if any.
   void cancelCurrentQuery();
   // Asks the session to end after its current transaction (graceful shutdown).
   void requestClose();
@@ -224,6 +224,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<void> handleQuery(wire::Frame frame);
   void protocolViolation(std::string_view message);
   void releaseIdleMemory();
+  void sendCancel(const pool::Backend& backend);
   void armIdleTimer(asio::steady_timer& timer);
   // Records what running a statement implies for the session.
   void noteEffects(const StatementClass& what);

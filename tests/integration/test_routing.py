@@ -551,3 +551,20 @@ def test_copy_with_a_row_without_key_or_a_client_failure_keeps_nothing(conn):
             with conn.cursor().copy("COPY rt_users (user_id, name) FROM STDIN") as copy:
                 copy.write(b"4\ta\n")
     assert failure.value.sqlstate == "SL003"
+
+
+def test_cancel_reaches_every_shard_of_a_scatter(conn, two_shards):
+    import threading
+    import time
+    for index in range(shard_count()):
+        conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 's')",
+                     (keys_on(index, 1)[0],))
+    with psycopg.connect(two_shards.dsn(), autocommit=True) as c:
+        timer = threading.Timer(0.5, c.cancel)
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            c.execute("SELECT pg_sleep(20) FROM rt_users WHERE name = 's'")
+        assert time.monotonic() - started < 15
+        timer.join()
+        assert c.execute("SELECT 1").fetchall() == [(1,)]
