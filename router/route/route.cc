@@ -495,8 +495,9 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
   Route route = routeByPins(map, in, tables);
   if (route.shards.size() > 1 && analysis.kind == StatementKind::Select) {
     if (auto merge = mergeNeeded(analysis)) {
-      return fail(kNotSupported,
-                  *merge + " over several shards is not supported yet (table " + name + ")");
+      return fail(
+          kNotSupported,
+          "merging " + *merge + " over several shards is not supported yet (table " + name + ")");
     }
   }
   if (route.shards.size() > 1 && !analysis.readOnly && !in.allowMultishardWrites && !route.all) {

@@ -362,14 +362,9 @@ void ClientSession::forgetDroppedParse(const Pending& entry) {
   if (entry.kind == Reply::Parse || entry.kind == Reply::Synthetic) {
     statements_.erase(entry.name);
   }
-  if (entry.kind == Reply::HiddenParse && !entry.name.empty()) {
-    // A statement whose Parse was answered before any backend saw it, and
-    // which no backend accepts, never existed.
-    auto it = statements_.find(entry.name);
-    if (it != statements_.end() && !it->second.verified) {
-      statements_.erase(it);
-    }
-  }
+  // A statement whose Parse the router answered stays the client's when a backend refuses
+  // to prepare it (a table not found yet): the client believes it exists, and each later Bind
+  // prepares it again.
 }
 
 void ClientSession::markVerified(const Pending& entry) {

@@ -121,6 +121,7 @@ struct Target {
   Control control = Control::None;
   bool copies = false;   // Shards: each holds the same rows, so counts are not summed
   bool reads = true;     // every statement is read-only
+  bool single = true;    // one statement
   std::string_view tag;  // Control's CommandComplete tag: "BEGIN", "COMMIT", ...
   std::string reply;     // Setting: the router's answer, up to ReadyForQuery
 };
@@ -138,6 +139,7 @@ struct ScatterPipeline {
   std::vector<shardmap::ShardIndex> shards;
   bool copies = false;
   bool reads = false;
+  int executes = 0;           // Execute messages gathered
   std::string statementName;  // the client's name; empty for the unnamed statement
   std::string portal;
   std::string bindRest;  // the Bind after the portal and statement names
@@ -294,6 +296,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
                                      const std::vector<shardmap::ShardIndex>& shards);
   awaitable<void> readLeg(Leg& leg, char until);
   void releaseLegs(std::vector<Leg>& legs);
+  awaitable<bool> streamLegs(std::vector<Leg>& legs, ScatterMode mode);
 
   // COPY FROM STDIN into a sharded table, rows split by key (copy_split.cc).
   awaitable<void> startCopySplit(std::string_view queryBytes, const Target& target);

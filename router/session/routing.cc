@@ -344,6 +344,7 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
                             worker_.config().routing.allowMultishardWrites,
                             columns};
     target.reads = target.reads && analyzed.analysis->readOnly;
+    target.single = statements.size() == 1;
     addRoute(map, route::decide(map, input), statements.size(), target);
     if (target.kind == Target::Kind::CopyIn && target.copyTable == nullptr) {
       planCopy(*analyzed.analysis, schema, columns, target);
@@ -456,7 +457,10 @@ awaitable<ShardMove> ClientSession::useShard(shardmap::ShardIndex shard, Reply f
   while (releasing_) {
     co_await waitSignal(pumpDone_);
   }
-  if (backend_ && shard_ == shard) {
+  if (backend_ && shard_ == shard && !deferredBegin_.empty() && !inPipeline_) {
+    startDeferredTransaction();  // the backend only described statements so far
+  }
+  if (backend_ && shard_ == shard && deferredBegin_.empty()) {
     co_return ShardMove::Ready;
   }
   if (backend_) {
@@ -688,7 +692,7 @@ awaitable<void> ClientSession::queryError(std::string errorBytes) {
     synthetic(std::move(errorBytes));
     co_return;
   }
-  if (!backend_) {
+  if (!backend_ || !deferredBegin_.empty()) {
     ShardMove move = co_await useShard(shard_, Reply::Query);
     if (move != ShardMove::Ready) {
       co_return;
@@ -701,7 +705,7 @@ awaitable<void> ClientSession::queryError(std::string errorBytes) {
 }
 
 awaitable<void> ClientSession::pipelineError(std::string errorBytes) {
-  if (!backend_ && !deferredBegin_.empty()) {
+  if (!deferredBegin_.empty()) {
     co_await useShard(shard_, Reply::Bind);
   }
   if (backend_) {

@@ -184,7 +184,7 @@ class Merger {
 
 awaitable<void> ClientSession::scatterQuery(std::string_view queryBytes, const Target& target) {
   std::string query(queryBytes);
-  co_await scatter(target.shards, ScatterMode{target.copies, target.reads},
+  co_await scatter(target.shards, ScatterMode{target.copies, target.reads, target.single},
                    [&query](size_t, pool::Backend& backend, int& hidden) {
                      hidden = 0;
                      backend.unnamedClient = 0;
@@ -260,6 +260,7 @@ void ClientSession::releaseLegs(std::vector<Leg>& legs) {
 awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, ScatterMode mode,
                                        const ScatterBuild& build) {
   std::vector<Leg> legs;
+  bool streamed = false;
   std::string error = co_await acquireLegs(legs, shards);
   if (error.empty()) {
     for (Leg& leg : legs) {
@@ -271,8 +272,12 @@ awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, Sc
         co_await leg.backend->send(build(i, *leg.backend, leg.hiddenParses));
         leg.parsesSent = leg.hiddenParses;
       }
-      for (Leg& leg : legs) {
-        co_await readLeg(leg, 'Z');
+      if (mode.single) {
+        streamed = co_await streamLegs(legs, mode);
+      } else {
+        for (Leg& leg : legs) {
+          co_await readLeg(leg, 'Z');
+        }
       }
     } catch (const std::exception& e) {
       spdlog::warn("{} scatter over {} shards failed: {}", prefix_, legs.size(), e.what());
@@ -288,10 +293,88 @@ awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, Sc
   } else if (std::any_of(legs.begin(), legs.end(), hasError)) {
     out_ += mergedError(legs, worker_.map(), mode);
     wire::appendReadyForQuery(out_, 'I');
-  } else {
+  } else if (!streamed) {
     out_ += Merger(legs, mode.copies).run();
   }
   releaseLegs(legs);
+}
+
+// A single result, streamed: each shard's rows go to the client as they are read, after the
+// first shard's header; the end of the result (CopyDone, the summed CommandComplete) and
+// ReadyForQuery go once, after the last shard. Only errors and ReadyForQuery are kept in
+// the legs. Returns false when a shard failed: the caller reports it.
+awaitable<bool> ClientSession::streamLegs(std::vector<Leg>& legs, ScatterMode mode) {
+  constexpr size_t kFlushBytes = 64 * 1024;
+  std::string ending;  // CopyDone, PortalSuspended or EmptyQueryResponse of the first shard
+  std::string prefix;
+  uint64_t total = 0;
+  bool counted = true;
+  std::string leadTag;
+  std::unordered_set<std::string> notices;
+  bool failed = false;
+  for (size_t i = 0; i < legs.size(); ++i) {
+    Leg& leg = legs[i];
+    bool lead = i == 0;
+    int hidden = leg.hiddenParses;
+    for (;;) {
+      wire::Frame frame = co_await leg.backend->readFrame();
+      char type = frame.type;
+      std::string_view bytes = frame.bytes;
+      if (type == 'Z') {
+        leg.status = frame.body.empty() ? 'I' : frame.body[0];
+        leg.replies.push_back(ShardReply{type, std::string(bytes)});
+        break;
+      }
+      if (type == 'E') {
+        failed = true;
+        leg.replies.push_back(ShardReply{type, std::string(bytes)});
+        continue;
+      }
+      if (failed || (type == '1' && hidden-- > 0)) {
+        continue;
+      }
+      if (isRow(type)) {
+        if (lead || !mode.copies) {
+          out_ += bytes;
+        }
+      } else if (type == 'N') {
+        if (notices.insert(std::string(bytes)).second) {
+          out_ += bytes;
+        }
+      } else if (type == 'A') {
+        out_ += bytes;
+      } else if (type == 'C') {
+        std::string_view tag = frame.body.substr(0, frame.body.find('\0'));
+        std::string_view before;
+        uint64_t count = 0;
+        if (lead) {
+          leadTag = std::string(tag);
+        }
+        if (splitCount(tag, before, count)) {
+          prefix = lead ? std::string(before) : prefix;
+          total += lead || !mode.copies ? count : 0;
+        } else {
+          counted = false;
+        }
+      } else if (type == 'c' || type == 's' || type == 'I') {
+        ending += lead ? bytes : std::string_view();
+      } else if (lead) {
+        out_ += bytes;  // the header of the result: ParseComplete, RowDescription, ...
+      }
+      if (out_.size() > kFlushBytes) {
+        co_await flushClient();
+      }
+    }
+  }
+  if (failed) {
+    co_return false;
+  }
+  out_ += ending;
+  if (!leadTag.empty()) {
+    wire::appendCommandComplete(out_, counted ? prefix + std::to_string(total) : leadTag);
+  }
+  out_ += legs.front().replies.back().bytes;
+  co_return true;
 }
 
 awaitable<void> ClientSession::splitQuery(std::string_view text, const Target& target) {
@@ -311,7 +394,7 @@ awaitable<void> ClientSession::splitQuery(std::string_view text, const Target& t
     synthetic(std::move(reply));
     co_return;
   }
-  co_await scatter(target.shards, ScatterMode{},
+  co_await scatter(target.shards, ScatterMode{false, false, true},
                    [&queries](size_t leg, pool::Backend& backend, int& hidden) {
                      hidden = 0;
                      backend.unnamedClient = 0;
@@ -445,6 +528,7 @@ void ClientSession::gatherForScatter(const wire::Frame& frame) {
   std::string_view name;
   bool describesPortal = type == 'D' && r.bytes(1, kind) && kind[0] == 'P';
   if (type == 'E' || describesPortal || (type == 'C' && r.bytes(1, kind) && kind[0] == 'P')) {
+    scatter_->executes += type == 'E' ? 1 : 0;
     scatter_->messages.append(frame.bytes);
     return;
   }
@@ -481,7 +565,8 @@ awaitable<void> ClientSession::runScatterPipeline() {
   uint64_t id = id_;
   uint64_t seq = unnamedSeq_;
   co_await scatter(
-      pipeline->shards, ScatterMode{pipeline->copies, pipeline->reads}, [&](size_t leg, pool::Backend& backend, int& hidden) {
+      pipeline->shards, ScatterMode{pipeline->copies, pipeline->reads, pipeline->executes <= 1},
+      [&](size_t leg, pool::Backend& backend, int& hidden) {
         std::string out;
         if (!pipeline->parts.empty()) {
           // A split INSERT: each shard gets its own rows as its unnamed statement.

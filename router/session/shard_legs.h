@@ -48,6 +48,7 @@ bool hasError(const Leg& leg);
 struct ScatterMode {
   bool copies = false;  // every shard holds the same rows: counts and rows are one shard's
   bool reads = false;   // the statement changed nothing, so a shard that succeeded is no news
+  bool single = false;  // one result: streamed shard after shard rather than gathered first
 };
 
 // The client's error when some shards failed. When the failures agree (and, for a write,
