@@ -11,6 +11,8 @@ kPgBouncer = "/usr/sbin/pgbouncer"
 kHost = "127.0.0.1"
 kNode = "s0-primary"  # the cluster node every figure is measured against
 kShard = "s0"
+kSecondNode = "s1-primary"  # the other shard's primary, for routing over two shards
+kSecondShard = "s1"
 kRole = "demo"
 kPassword = "demo"
 kSuperuser = "postgres"  # the local cluster's superuser (docs/cluster.md)
@@ -27,9 +29,11 @@ def say(message):
 
 
 def run(argv, **kwargs):
-    """Runs a command to completion with its output captured as text."""
-    return subprocess.run([str(a) for a in argv], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, **kwargs)
+    """Runs a command to completion with its output captured as text; its stdin is
+    `input=` if given, else empty."""
+    if "input" not in kwargs:
+        kwargs["stdin"] = subprocess.DEVNULL
+    return subprocess.run([str(a) for a in argv], capture_output=True, text=True, **kwargs)
 
 
 def clean_env(**extra):

@@ -1,7 +1,7 @@
 """The proxy processes scripts/bench starts, configures and measures.
 
 Each proxy listens on a free TCP port of 127.0.0.1 only (no Unix socket),
-authenticates clients by trust, runs one thread and logs in to its node as
+authenticates clients by trust, runs one thread and logs in to its nodes as
 `demo`. Its stdout and stderr go to a log file in the work directory.
 """
 
@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench_lib.common import (BenchError, kDatabase, kHost, kNode, kPassword, kPgBouncer,
@@ -109,9 +110,36 @@ def node_host(link, socket_dir):
     return socket_dir if link == "unix" else kHost
 
 
-def start_shardline(binary, workdir, node, link, pool_size):
-    """Starts shardline in transaction pooling mode; `node` is (port, socket_dir)."""
+@dataclass
+class Primary:
+    """A shard's primary node, as a shardline config names it."""
+    name: str  # "s0-primary"
+    shard: str  # "s0"
+    port: int
+    socket_dir: str
+
+
+def nodes_toml(primaries, link):
+    return "".join(f"""
+[[nodes]]
+name = "{p.name}"
+shard = "{p.shard}"
+role = "primary"
+host = "{node_host(link, p.socket_dir)}"
+port = {p.port}
+""" for p in primaries)
+
+
+def start_shardline(binary, workdir, node, link, pool_size, label="shardline",
+                    primaries=None, shard_map=""):
+    """Starts shardline in transaction pooling mode.
+
+    Without `primaries`, it serves the one node `node` (port, socket_dir) of shard
+    kShard; with them, those nodes, a pool of `pool_size` each. `shard_map` holds
+    the map's TOML tables ([[tables]] ...). With one shard, or no table in the map,
+    the router does not route: every statement goes to the first shard's primary."""
     port = free_port()
+    primaries = primaries or [Primary(kNode, kShard, *node)]
     config = workdir / f"shardline-{port}.toml"
     config.write_text(f"""\
 workers = 1
@@ -136,22 +164,16 @@ level = "info"
 name = "{kRole}"
 password = ""
 backend_password = "{kPassword}"
-
-[[nodes]]
-name = "{kNode}"
-shard = "{kShard}"
-role = "primary"
-host = "{node_host(link, node[1])}"
-port = {node[0]}
-""")
-    proxy = Proxy("shardline", [binary, "--config", config], workdir / f"shardline-{port}.log",
-                  port)
+{nodes_toml(primaries, link)}{shard_map}""")
+    proxy = Proxy(label, [binary, "--config", config], workdir / f"shardline-{port}.log", port)
     proxy.start()
     return proxy
 
 
-def start_pgbouncer(workdir, node, link, pool_size, max_clients, pool_mode="transaction"):
-    """Starts PgBouncer with the same pool size and authentication as shardline.
+def start_pgbouncer(workdir, node, link, pool_size, max_clients, pool_mode="transaction",
+                    database=kDatabase):
+    """Starts PgBouncer with the same pool size and authentication as shardline,
+    serving `database` of the node `node` (port, socket_dir).
 
     PgBouncer refuses to run as root; as root, this runs it as `postgres`."""
     run_as = "postgres" if os.geteuid() == 0 else None
@@ -161,7 +183,7 @@ def start_pgbouncer(workdir, node, link, pool_size, max_clients, pool_mode="tran
     config = workdir / f"pgbouncer-{port}.ini"
     config.write_text(f"""\
 [databases]
-{kDatabase} = host={node_host(link, node[1])} port={node[0]} dbname={kDatabase}
+{database} = host={node_host(link, node[1])} port={node[0]} dbname={database}
 
 [pgbouncer]
 listen_addr = {kHost}

@@ -85,13 +85,15 @@ def session_label(clients):
 # ------------------------------------------------------------ progress lines
 
 
-def describe_run(label, mode, run):
+def describe_run(label, mode, run, width=22):
+    """One line per run; `width` is the label's column."""
     if run.error:
-        return f"{mode:9} {label:22} FAILED after {run.transactions} transactions: {run.error}"
+        return (f"{mode:9} {label:{width}} FAILED after {run.transactions} transactions: "
+                f"{run.error}")
     cpu = "" if run.cpu_us is None else (
         f"  {run.cpu_us:5.1f} µs CPU/txn (user {run.user_us:4.1f}, system "
         f"{run.cpu_us - run.user_us:4.1f}), proxy busy {run.cpu_share * 100:3.0f}%")
-    return f"{mode:9} {label:22} {run.tps:10.0f} tps{cpu}"
+    return f"{mode:9} {label:{width}} {run.tps:10.0f} tps{cpu}"
 
 
 def describe_idle(r):
@@ -175,17 +177,19 @@ def failures(results):
             for (link, mode, label), run in results.runs.items() if run.error]
 
 
-def text_table(header, rows):
+def text_table(header, rows, text_columns=2):
+    """Aligned columns: the first `text_columns` to the left, figures to the right."""
     widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
     return "\n".join(
-        "  ".join(str(c).rjust(w) if i > 1 else str(c).ljust(w)
+        "  ".join(str(c).rjust(w) if i >= text_columns else str(c).ljust(w)
                   for i, (c, w) in enumerate(zip(row, widths))).rstrip()
         for row in [header] + rows)
 
 
-def markdown_table(header, rows):
+def markdown_table(header, rows, text_columns=2):
     lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---" if i < 2 else "--:" for i in range(len(header))) + "|"]
+             "|" + "|".join("---" if i < text_columns else "--:"
+                            for i in range(len(header))) + "|"]
     return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
 
 
@@ -296,16 +300,21 @@ def idle_section(results):
 
 def write_docs(results):
     """Replaces the section "Performance" of docs/benchmarks.md, or adds it."""
-    section = docs_section(results)
+    replace_docs_section("Performance", docs_section(results))
+
+
+def replace_docs_section(title, section):
+    """Puts `section`, which opens with "## <title>", in place of the section of that
+    title in docs/benchmarks.md, or after the last section."""
     intro = "# Benchmarks\n\n" + paragraph(
         "Benchmarks are scripts in `scripts/`; each prints its figures and ratios side by "
         "side, measured in one run on the machine it runs on.") + "\n"
     text = kDocsFile.read_text() if kDocsFile.exists() else intro
-    match = re.search(r"^## Performance\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+    match = re.search(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
     if match:
         rest = text[match.end():]
         text = text[:match.start()] + section + ("\n" + rest if rest else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     kDocsFile.write_text(text)
-    say(f"wrote the section Performance of {kDocsFile.relative_to(kRepoRoot)}")
+    say(f"wrote the section {title} of {kDocsFile.relative_to(kRepoRoot)}")
