@@ -24,6 +24,22 @@ std::string errorResponse(std::string_view sqlstate, const std::string& message)
   return out;
 }
 
+// A routing error that points (field P, 1-based characters as Postgres counts them) at the
+// statement it is about within the query string.
+std::string errorAt(std::string_view sqlstate, const std::string& message, std::string_view text,
+                    size_t offset) {
+  size_t characters = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    characters += (uint8_t(text[i]) & 0xC0) != 0x80 ? 1 : 0;  // UTF-8 lead bytes
+  }
+  std::string out;
+  wire::MessageWriter w(out);
+  w.begin('E').byte('S').cstring("ERROR").byte('V').cstring("ERROR");
+  w.byte('C').cstring(sqlstate).byte('M').cstring(message);
+  w.byte('P').cstring(std::to_string(characters)).byte('\0').end();
+  return out;
+}
+
 // The parameters of a Bind, from what follows the portal and statement names.
 // Malformed input gives no parameters: the backend then refuses the Bind itself.
 std::vector<route::Parameter> bindParameters(std::string_view rest) {
@@ -99,13 +115,13 @@ std::string shardList(const shardmap::ShardMap& map, const std::vector<ShardInde
 // Adds one statement's route to the target of the whole text. Statements of one text run in
 // one transaction, so they must agree on where they run.
 void addRoute(const shardmap::ShardMap& map, const route::Route& route, size_t statements,
-              Target& target) {
+              std::string_view text, size_t offset, Target& target) {
   if (target.kind == Target::Kind::Error) {
     return;
   }
   if (route.error) {
     target.kind = Target::Kind::Error;
-    target.error = errorResponse(route.error->sqlstate, route.error->message);
+    target.error = errorAt(route.error->sqlstate, route.error->message, text, offset);
     target.needsColumnsOf = route.error->needsColumnsOf;
     return;
   }
@@ -345,7 +361,8 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
                             columns};
     target.reads = target.reads && analyzed.analysis->readOnly;
     target.single = statements.size() == 1;
-    addRoute(map, route::decide(map, input), statements.size(), target);
+    size_t offset = size_t(statement.data() - text.data());
+    addRoute(map, route::decide(map, input), statements.size(), text, offset, target);
     if (target.kind == Target::Kind::CopyIn && target.copyTable == nullptr) {
       planCopy(*analyzed.analysis, schema, columns, target);
     }

@@ -33,9 +33,10 @@ key = "user_id"
 type = "bigint"
 colocate_with = "rt_users"
 
+# K5: the key written in another case than the table's unquoted column: folded alike.
 [[tables]]
-name = "rt_tenants"
-key = "tenant"
+name = "RT_Tenants"
+key = "Tenant"
 type = "text"
 
 [[tables]]
@@ -296,6 +297,11 @@ def test_writes_without_a_key_are_refused(conn):
     with pytest.raises(psycopg.Error) as failure:
         conn.execute("UPDATE rt_users SET user_id = 2 WHERE user_id = 1")
     assert failure.value.sqlstate == "SL002"
+    # The error points at the statement it is about.
+    with pytest.raises(psycopg.Error) as failure:
+        conn.execute("SELECT 'é'; UPDATE rt_users SET name = 'x'")
+    assert failure.value.sqlstate == "SL001"
+    assert failure.value.diag.statement_position == "13"
 
 
 def test_multishard_writes_when_allowed(router_factory, conn):
@@ -568,3 +574,31 @@ def test_cancel_reaches_every_shard_of_a_scatter(conn, two_shards):
         assert time.monotonic() - started < 15
         timer.join()
         assert c.execute("SELECT 1").fetchall() == [(1,)]
+
+
+def test_hint_in_an_extended_protocol_statement_with_quoted_names(conn):
+    """K2: a hint in the text of a Parse routes it, and quoted mixed-case names stay as
+    written. "Sys"."Model" exists on s1 only, so any other shard would fail with 42P01."""
+    on_shard(1, 'CREATE SCHEMA IF NOT EXISTS "Sys"')
+    on_shard(1, 'CREATE TABLE IF NOT EXISTS "Sys"."Model" (id int, "Name" text)')
+    on_shard(1, 'TRUNCATE "Sys"."Model"')
+    on_shard(1, """INSERT INTO "Sys"."Model" VALUES (1, 'on s1')""")
+    rows = conn.execute('/* shardline: shard=s1 */ SELECT "Name" FROM "Sys"."Model" WHERE id = %s',
+                        (1,)).fetchall()
+    assert rows == [("on s1",)]
+    with conn.cursor() as cur:
+        for _ in range(3):
+            cur.execute('/* shardline: shard=s1 */ SELECT "Name" FROM "Sys"."Model" '
+                        'WHERE id = %s', (1,), prepare=True)
+            assert cur.fetchall() == [("on s1",)]
+
+
+def test_several_statements_on_one_shard_run_as_postgres_runs_them(conn):
+    """K3, one shard: INSERT; BEGIN; INSERT in one query string, then ROLLBACK. As in
+    Postgres, the BEGIN turns the string's implicit transaction into an explicit one,
+    so the ROLLBACK undoes both rows."""
+    a, a2 = keys_on(0, 2)
+    conn.execute(f"INSERT INTO rt_users (user_id, name) VALUES ({a}, 'x'); BEGIN; "
+                 f"INSERT INTO rt_users (user_id, name) VALUES ({a2}, 'y');")
+    conn.execute("ROLLBACK")
+    assert ids_on_shard(0) == []
