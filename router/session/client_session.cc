@@ -120,7 +120,10 @@ awaitable<void> ClientSession::serve() {
         }
       }
       emitReadySynthetic();
-      if (!flushNow()) {
+      // Replies the router gave itself (a Parse it answered) wait for the backend's, which
+      // the pump writes together with them: one write, not two.
+      bool pumpWrites = backend_ && pumping_ && !pending_.empty();
+      if (!pumpWrites && !flushNow()) {
         co_await flushClient();
       }
       if (closeRequested_ && !backend_) {

@@ -126,6 +126,10 @@ struct Target {
   std::string reply;     // Setting: the router's answer, up to ReadyForQuery
 };
 
+// The statements of a query string, as sql::splitStatements gives them, without lexing a
+// string that holds one statement.
+std::vector<std::string_view> statementsOf(std::string_view text);
+
 // How an attempt to put the client's backend on a shard ended.
 enum class ShardMove : uint8_t {
   Ready,   // a backend of that shard is attached

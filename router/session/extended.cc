@@ -156,7 +156,7 @@ void ClientSession::deferParse(const std::string& name, std::string_view query,
 // The ErrorResponse Postgres gives at Parse for a statement it cannot parse, or empty. The
 // analysis is the plan cache's, which the statement's Bind reuses.
 std::string ClientSession::grammarError(std::string_view query) {
-  if (sql::splitStatements(query).size() > 1) {
+  if (statementsOf(query).size() > 1) {
     return errorBytes("42601", "cannot insert multiple commands into a prepared statement");
   }
   sql::AnalyzedStatement analyzed = worker_.plans().analyze(query);

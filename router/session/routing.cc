@@ -179,6 +179,22 @@ void addRoute(const shardmap::ShardMap& map, const route::Route& route, size_t s
   }
 }
 
+}  // namespace
+
+// The statements of a query string. Most strings hold one statement, with at most a ';' at
+// its end: those are not lexed here, since the analysis lexes them anyway.
+std::vector<std::string_view> statementsOf(std::string_view text) {
+  size_t end = text.find_last_not_of(" \t\r\n;");
+  size_t semicolon = text.find(';');
+  bool comments =
+      text.find("--") != std::string_view::npos || text.find("/*") != std::string_view::npos;
+  bool one =
+      end != std::string_view::npos && (semicolon == std::string_view::npos || semicolon > end);
+  return one && !comments ? std::vector<std::string_view>{text} : sql::splitStatements(text);
+}
+
+namespace {
+
 // The first schema of a search_path value: where Postgres resolves unqualified names.
 std::string firstSchema(std::string_view path) {
   while (!path.empty()) {
@@ -329,7 +345,7 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
     return it == known.end() ? nullptr : &it->second;
   };
   Target target;
-  std::vector<std::string_view> statements = sql::splitStatements(text);
+  std::vector<std::string_view> statements = statementsOf(text);
   size_t previousEnd = 0;
   for (std::string_view statement : statements) {
     // Hints sit in comments before a statement, which the split leaves out.
