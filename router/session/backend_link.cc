@@ -153,8 +153,10 @@ awaitable<void> ClientSession::pump() {
     for (;;) {
       wire::Frame frame;
       wire::FrameStatus status;
+      bool read = false;
       while ((status = backend_->reader().next(frame)) == wire::FrameStatus::Ready) {
         onBackendFrame(frame);
+        read = true;
       }
       if (status == wire::FrameStatus::Bad) {
         throw std::runtime_error("backend sent a malformed message");
@@ -162,7 +164,9 @@ awaitable<void> ClientSession::pump() {
       emitReadySynthetic();
       pumpProgress_.cancel();
       try {
-        if (!flushNow()) {
+        // With nothing read yet and replies due, what is queued goes out with them.
+        bool replyDue = !read && !pending_.empty();
+        if (!replyDue && !flushNow()) {
           co_await flushClient();
         }
       } catch (const std::exception&) {
