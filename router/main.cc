@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/program_options.hpp>
 
+#include <chrono>
 #include <iostream>
 
 #include "router/config.h"
@@ -22,6 +23,9 @@ bool setUpLogging(const shardline::LogConfig& log) {
     spdlog::set_default_logger(logger);
     spdlog::set_level(spdlog::level::from_str(log.level));
     spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+    // A log file is written as events happen, not only when the router stops.
+    spdlog::flush_on(spdlog::level::info);
+    spdlog::flush_every(std::chrono::seconds(1));
     return true;
   } catch (const spdlog::spdlog_ex& e) {
     std::cerr << "shardline: log.file: " << e.what() << "\n";

@@ -50,14 +50,15 @@ void CancelRegistry::cancel(int32_t pid, int32_t secret) {
 
 Worker::Worker(int index, const Config& config, const shardmap::ShardMap& map, int workers,
                asio::ssl::context* serverTls, asio::ssl::context* backendTls,
-               CancelRegistry& cancels)
+               CancelRegistry& cancels, std::atomic<uint64_t>& ddlGeneration)
     : index_(index),
       config_(config),
       map_(map),
       routes_(map.shards().size() > 1 && !map.tables().empty()),
       pools_(config, workers, backendTls),
       serverTls_(serverTls),
-      cancels_(cancels) {
+      cancels_(cancels),
+      ddlGeneration_(ddlGeneration) {
   for (const shardmap::Shard& shard : map.shards()) {
     primaries_.push_back(config.primaryOf(shard.name));
   }
@@ -140,7 +141,7 @@ std::string Server::start() {
   int count = config_.workers;
   for (int i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, config_, *map_, count, serverTls_.get(),
-                                                backendTls_.get(), cancels_));
+                                                backendTls_.get(), cancels_, ddlGeneration_));
     workers_.back()->start();
   }
   if (tcp_) {

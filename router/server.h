@@ -53,7 +53,8 @@ class CancelRegistry {
 class Worker {
  public:
   Worker(int index, const Config& config, const shardmap::ShardMap& map, int workers,
-         asio::ssl::context* serverTls, asio::ssl::context* backendTls, CancelRegistry& cancels);
+         asio::ssl::context* serverTls, asio::ssl::context* backendTls, CancelRegistry& cancels,
+         std::atomic<uint64_t>& ddlGeneration);
 
   asio::io_context& io() { return io_; }
   const Config& config() const { return config_; }
@@ -66,8 +67,19 @@ class Worker {
   sql::PlanCache& plans() { return plans_; }
   // Column names of sharded tables in catalog order, learnt from Postgres to route INSERTs
   // without a column list; cleared when DDL passes through this worker.
+  // DDL on any worker makes every worker forget (an atomic read per lookup, no lock).
   std::map<shardmap::QualifiedName, std::vector<std::string>>& tableColumns() {
+    uint64_t now = ddlGeneration_.load(std::memory_order_acquire);
+    if (now != columnsGeneration_) {
+      tableColumns_.clear();
+      columnsGeneration_ = now;
+    }
     return tableColumns_;
+  }
+  // Called when DDL passes through this worker.
+  void forgetColumns() {
+    ddlGeneration_.fetch_add(1, std::memory_order_acq_rel);
+    tableColumns_.clear();
   }
   pool::PoolSet& pools() { return pools_; }
   asio::ssl::context* serverTls() const { return serverTls_; }
@@ -90,10 +102,12 @@ class Worker {
   std::vector<const NodeConfig*> primaries_;  // by shard index
   sql::PlanCache plans_;
   std::map<shardmap::QualifiedName, std::vector<std::string>> tableColumns_;
+  uint64_t columnsGeneration_ = 0;
   asio::io_context io_{1};
   pool::PoolSet pools_;
   asio::ssl::context* serverTls_;
   CancelRegistry& cancels_;
+  std::atomic<uint64_t>& ddlGeneration_;  // the server's
   std::thread thread_;
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work_;
 };
@@ -126,6 +140,7 @@ class Server {
   std::unique_ptr<Local::acceptor> unix_;
   std::string unixPath_;
   std::atomic<uint64_t> nextId_{1};
+  std::atomic<uint64_t> ddlGeneration_{0};  // counts DDL seen by any worker
   size_t nextWorker_ = 0;
 };
 

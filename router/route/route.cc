@@ -93,6 +93,25 @@ std::optional<std::vector<std::string>> binaryArrayElements(std::string_view byt
   return out;
 }
 
+// Whether a binary value of type `oid` (0: left to Postgres, which then takes the key
+// column's type) holds a key of `type`'s family in its own form. A float8 is 8 bytes like an
+// int8, but not the same bytes.
+bool binaryTypeFits(KeyType type, uint32_t oid) {
+  if (oid == 0) {
+    return true;
+  }
+  switch (shardmap::keyFamily(type)) {
+    case shardmap::KeyFamily::Integer:
+      return oid == 20 || oid == 21 || oid == 23 || oid == 1016 || oid == 1005 || oid == 1007;
+    case shardmap::KeyFamily::Text:
+      return oid == 25 || oid == 1043 || oid == 1042 || oid == 19 || oid == 705 || oid == 1009 ||
+             oid == 1015 || oid == 1014 || oid == 1003;
+    case shardmap::KeyFamily::Uuid:
+      return oid == 2950 || oid == 2951;
+  }
+  return false;
+}
+
 std::optional<Key> parseKey(KeyType type, std::string_view value, bool binary) {
   auto parsed =
       binary ? shardmap::parseKeyBinary(type, value) : shardmap::parseKeyText(type, value);
@@ -114,14 +133,21 @@ std::optional<Keys> keysOf(const ValueRef& value, KeyType type, const RouteInput
     }
   } else if (value.source == ValueRef::Source::Parameter && value.index >= 1 &&
              value.index <= in.parameters.size() && in.parameters[value.index - 1].value) {
-    text = *in.parameters[value.index - 1].value;
-    binary = in.parameters[value.index - 1].binary;
+    const Parameter& parameter = in.parameters[value.index - 1];
+    text = *parameter.value;
+    binary = parameter.binary;
+    if (binary && !binaryTypeFits(type, parameter.type)) {
+      return std::nullopt;
+    }
   } else {
     return std::nullopt;
   }
   if (!value.array) {
     auto key = parseKey(type, text, binary);
     return key ? std::optional<Keys>(Keys{*key}) : std::nullopt;
+  }
+  if (binary && (text.size() < 12 || !binaryTypeFits(type, readBig32(text, 8)))) {
+    return std::nullopt;  // the array's element type, from its header
   }
   auto elements = binary ? binaryArrayElements(text) : textArrayElements(text);
   if (!elements) {
@@ -148,11 +174,23 @@ std::string qualified(const TableRef& ref, const std::string& searchSchema) {
 }
 
 std::vector<Resolved> resolveTables(const ShardMap& map, const Analysis& analysis,
-                                    const std::string& searchSchema) {
+                                    const RouteInput& in) {
   std::vector<Resolved> out;
   for (const TableRef& ref : analysis.tables) {
-    const std::string& schema = ref.schema.empty() ? searchSchema : ref.schema;
-    out.push_back(Resolved{&ref, map.findTable(schema, ref.name)});
+    const Table* table = nullptr;
+    if (!ref.schema.empty()) {
+      table = map.findTable(ref.schema, ref.name);
+    } else if (in.searchPath.empty()) {
+      table = map.findTable(in.searchSchema, ref.name);
+    } else {
+      for (const std::string& schema : in.searchPath) {
+        table = map.findTable(schema, ref.name);
+        if (table != nullptr) {
+          break;
+        }
+      }
+    }
+    out.push_back(Resolved{&ref, table});
   }
   return out;
 }
@@ -171,6 +209,44 @@ bool isCatalog(const TableRef& ref) {
     return ref.name.starts_with("pg_");  // pg_catalog comes first on every search_path
   }
   return ref.schema == "pg_catalog" || ref.schema == "information_schema";
+}
+
+size_t shardedReferences(const std::vector<Resolved>& tables) {
+  return size_t(std::count_if(tables.begin(), tables.end(), [](const Resolved& resolved) {
+    return resolved.table != nullptr && resolved.table->placement == Placement::Sharded;
+  }));
+}
+
+// Whether every sharded table reference is pinned to the same keys (a join on the shard key
+// with the key given): then each key's rows, of every table, are on that key's shard.
+bool sameKeys(const RouteInput& in, const std::vector<Resolved>& tables) {
+  std::optional<std::vector<uint64_t>> first;
+  for (const auto& resolved : tables) {
+    if (resolved.table == nullptr || resolved.table->placement != Placement::Sharded) {
+      continue;
+    }
+    const sql::ColumnPin* pin = resolved.ref->pin(resolved.table->keyColumn);
+    if (pin == nullptr) {
+      return false;
+    }
+    std::vector<uint64_t> hashes;
+    for (const auto& value : pin->values) {
+      auto keys = keysOf(value, resolved.table->keyType, in);
+      if (!keys) {
+        return false;
+      }
+      for (const Key& key : *keys) {
+        hashes.push_back(key.hash());
+      }
+    }
+    std::sort(hashes.begin(), hashes.end());
+    hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
+    if (first && *first != hashes) {
+      return false;
+    }
+    first = std::move(hashes);
+  }
+  return true;
 }
 
 // A table the map does not name lives whole on the default shard.
@@ -297,6 +373,7 @@ Route routeInsert(const ShardMap& map, const RouteInput& in, const TableRef& ref
   }
   std::sort(route.shards.begin(), route.shards.end());
   route.reason = "INSERT rows by " + name + "." + table.keyColumn;
+  route.keyed = true;
   if (route.shards.size() <= 1) {
     route.rowShards.clear();
   }
@@ -367,6 +444,7 @@ Route routeByPins(const ShardMap& map, const RouteInput& in, const std::vector<R
     // Keys that match nothing (an empty IN list): any shard answers with no rows.
     return anyShard(map, "no row can match");
   }
+  route.keyed = true;
   return route;
 }
 
@@ -399,11 +477,28 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
   if (!analysis.ok()) {
     return anyShard(map, "not parsed: the default shard reports the error");
   }
-  std::vector<Resolved> tables = resolveTables(map, analysis, in.searchSchema);
+  std::vector<Resolved> tables = resolveTables(map, analysis, in);
   if (auto refused = refuseKeyChange(in, tables)) {
     return *refused;  // a hint cannot make a row move to another shard either
   }
   if (auto hinted = fromHints(map, in, tables)) {
+    if (hinted->error) {
+      return *hinted;
+    }
+    // A hint picks the shard of a statement that names none itself; one that contradicts
+    // the statement's own key would read the wrong shard or put a row where it does not
+    // belong.
+    sql::Hints none;
+    RouteInput plain{in.analysis,   in.shape,        none,
+                     in.parameters, in.searchSchema, in.allowMultishardWrites,
+                     in.columns,    in.searchPath};
+    Route natural = decideStatement(map, plain);
+    bool definite = natural.keyed && !natural.error && !natural.all && !natural.any;
+    if (definite && natural.shards != hinted->shards) {
+      return fail(kBadHint, "the shardline hint (" + hinted->reason +
+                                ") contradicts the statement's own key, which is on shard " +
+                                map.shard(natural.shards.front()).name);
+    }
     return *hinted;
   }
 
@@ -457,7 +552,10 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
     if (readsUnmappedTable(tables)) {
       return oneShard(map.defaultShard(), "DDL on tables the map does not name: the default shard");
     }
-    return anyShard(map, "DDL on no table: any shard");
+    // Schemas, types, functions, extensions, roles: every shard needs them.
+    Route route = allShards(map, "DDL on no table: every shard");
+    route.copies = true;
+    return route;
   }
   if (sharded == nullptr) {
     if (referenceWritten) {
@@ -473,7 +571,7 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
   }
 
   const Table& table = *sharded->table;
-  std::string name = qualified(*sharded->ref, in.searchSchema);
+  std::string name = table.name.toString();
   if (otherWritten != nullptr && analysis.kind != StatementKind::Ddl) {
     // The written table lives elsewhere (every shard, or the default shard) than the rows read.
     return fail(kNotSupported, "writing " + qualified(*otherWritten, in.searchSchema) +
@@ -489,10 +587,25 @@ Route decideStatement(const ShardMap& map, const RouteInput& in) {
       route.splitCopy = true;
       return route;
     }
-    return allShards(map, "COPY TO from " + name + ": every shard's rows");
+    if (!analysis.copy.query) {
+      return allShards(map, "COPY TO from " + name + ": every shard's rows");
+    }
   }
 
   Route route = routeByPins(map, in, tables);
+  if (route.shards.size() > 1 && analysis.kind == StatementKind::Copy) {
+    // TODO: merge COPY (query) TO over several shards as a scatter read does.
+    return fail(kNotSupported,
+                "COPY (query) TO over several shards is not supported yet (table " + name + ")");
+  }
+  if (route.shards.size() > 1 && shardedReferences(tables) > 1 && !sameKeys(in, tables)) {
+    // Each shard would combine only its own rows: right for joins on the shard key, wrong
+    // for any other combination, and the router does not check which it is.
+    return fail(kNotSupported,
+                "a statement over several shards that uses more than one sharded table "
+                "reference is not supported yet (table " +
+                    name + "): give the shard key of each");
+  }
   if (route.shards.size() > 1 && analysis.kind == StatementKind::Select) {
     if (auto merge = mergeNeeded(analysis)) {
       return fail(
@@ -525,7 +638,8 @@ Route decide(const ShardMap& map, const RouteInput& input) {
                      input.parameters,
                      input.searchSchema,
                      input.allowMultishardWrites,
-                     input.columns};
+                     input.columns,
+                     input.searchPath};
     return decideStatement(map, inner);
   }
   return decideStatement(map, input);

@@ -5,6 +5,7 @@
 // Pure functions over immutable inputs; any thread may call them.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -46,6 +47,7 @@ using ColumnLookup =
 struct Parameter {
   std::optional<std::string> value;
   bool binary = false;
+  uint32_t type = 0;  // the type OID the Parse declared; 0 when it left it to Postgres
 };
 
 struct Route {
@@ -58,6 +60,7 @@ struct Route {
   // Every shard holds the same rows (a reference table written, DDL): the statement's row
   // count is one shard's, not the sum.
   bool copies = false;
+  bool keyed = false;  // decided by shard keys the statement gives
   std::string reason;  // how the decision was made, for `shardline route` and logs
   std::optional<RouteError> error;
 };
@@ -70,6 +73,10 @@ struct RouteInput {
   std::string searchSchema = "public";  // where unqualified names resolve
   bool allowMultishardWrites = false;
   ColumnLookup columns;  // for INSERT without a column list; may be empty
+  // The session's search_path, when known: an unqualified name is the table of the first of
+  // these schemas that the map names it in (the map cannot see tables it does not name).
+  // Empty: `searchSchema` alone.
+  std::vector<std::string> searchPath;
 };
 
 Route decide(const shardmap::ShardMap& map, const RouteInput& input);

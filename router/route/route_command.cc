@@ -79,8 +79,9 @@ int runRouteCommand(int argc, char** argv) {
       "columns", po::value<std::string>(),
       "the target table's columns in order (a,b,c), for INSERT without a column list")(
       "search-schema", po::value<std::string>()->default_value("public"),
-      "schema of unqualified table names")("allow-multishard-writes",
-                                           "let writes without a key go to every shard")(
+      "the session's search_path (a, b, ...): unqualified names resolve in the first schema "
+      "whose table the map names")("allow-multishard-writes",
+                                   "let writes without a key go to every shard")(
       "sql", po::value<std::string>(), "the statement(s)");
   po::positional_options_description positional;
   positional.add("sql", 1);
@@ -143,6 +144,18 @@ int runRouteCommand(int argc, char** argv) {
 
   std::string text = args["sql"].as<std::string>();
   std::string schema = args["search-schema"].as<std::string>();
+  std::vector<std::string> searchPath;
+  for (size_t start = 0; start < schema.size();) {
+    size_t comma = std::min(schema.find(',', start), schema.size());
+    std::string item = schema.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) {
+      searchPath.push_back(item);
+    }
+    start = comma + 1;
+  }
+  schema = searchPath.empty() ? "public" : searchPath.front();
   sql::PlanCache cache;
   int status = 0;
   std::cout << "map: version " << map.map->version() << ", " << map.map->slotCount() << " slots, "
@@ -162,15 +175,15 @@ int runRouteCommand(int argc, char** argv) {
     std::cout << "kind: " << sql::statementKindName(analysis.kind)
               << (analysis.readOnly ? " (read-only)" : "") << "\n";
     printTables(analysis, *map.map, schema);
-    RouteInput input{analysis,
-                     analyzed.shape,
-                     analyzed.hints,
-                     parameters,
-                     schema,
-                     args.count("allow-multishard-writes") != 0,
-                     [&columns](const shardmap::QualifiedName&) {
-                       return columns.empty() ? nullptr : &columns;
-                     }};
+    RouteInput input{
+        analysis,
+        analyzed.shape,
+        analyzed.hints,
+        parameters,
+        schema,
+        args.count("allow-multishard-writes") != 0,
+        [&columns](const shardmap::QualifiedName&) { return columns.empty() ? nullptr : &columns; },
+        searchPath};
     Route route = decide(*map.map, input);
     std::cout << "route: " << describe(*map.map, route) << "\n";
     if (!route.reason.empty()) {

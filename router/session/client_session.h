@@ -252,8 +252,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void failInPipeline(std::string errorBytes);
 
   // Routing (routing.cc).
-  Target routeStatements(std::string_view text, std::string_view bindRest);
-  std::string searchSchema() const;
+  Target routeStatements(std::string_view text, std::string_view bindRest,
+                         std::string_view parseRest = {});
+  std::vector<std::string> searchPath() const;
   // SET/RESET/SHOW shardline.shard and shardline.key: routing hints for the session.
   bool isHintSetting(const sql::Analysis& analysis) const;
   void applyHintSetting(const sql::AnalyzedStatement& analyzed, Target& target);
@@ -265,7 +266,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<void> settleBackend();
   awaitable<bool> loadColumns(const shardmap::QualifiedName& table);
   shardmap::ShardIndex anyShard() const;
-  void planCopy(const sql::Analysis& analysis, const std::string& schema,
+  void planCopy(const sql::Analysis& analysis, const std::vector<std::string>& path,
                 const route::ColumnLookup& columns, Target& target);
   void startDeferredTransaction();
   std::string crossShardError(const Target& target) const;
@@ -299,6 +300,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<std::string> acquireLegs(std::vector<Leg>& legs,
                                      const std::vector<shardmap::ShardIndex>& shards);
   awaitable<void> readLeg(Leg& leg, char until);
+  awaitable<void> refuseCopyIn(Leg& leg);
   void releaseLegs(std::vector<Leg>& legs);
   awaitable<bool> streamLegs(std::vector<Leg>& legs, ScatterMode mode);
 

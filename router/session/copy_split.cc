@@ -103,6 +103,12 @@ void ClientSession::routeCopyRow(CopySplit& split, const wire::CopyRow& row) {
     return;
   }
   ++split.rows;
+  if (split.table->placement == shardmap::Placement::Reference) {
+    for (Leg& leg : split.legs) {
+      leg.copyBuffer.append(row.bytes);  // a reference table's rows go to every shard
+    }
+    return;
+  }
   std::optional<shardmap::ShardIndex> shard;
   if (row.key && !row.malformed) {
     bool binary = split.reader.layout().format == wire::CopyDataFormat::Binary;
@@ -190,6 +196,9 @@ awaitable<void> ClientSession::endCopySplit(const wire::Frame& frame) {
         if (r.type == 'C' && body.starts_with("COPY ")) {
           total += std::strtoull(std::string(body.substr(5)).c_str(), nullptr, 10);
         }
+      }
+      if (split->table->placement == shardmap::Placement::Reference) {
+        break;  // every shard took the same rows: one shard's count
       }
     }
     wire::appendCommandComplete(reply, "COPY " + std::to_string(total));

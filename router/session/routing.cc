@@ -40,25 +40,27 @@ std::string errorAt(std::string_view sqlstate, const std::string& message, std::
   return out;
 }
 
-// The parameters of a Bind, from what follows the portal and statement names.
-// Malformed input gives no parameters: the backend then refuses the Bind itself.
-std::vector<route::Parameter> bindParameters(std::string_view rest) {
+// The parameters of a Bind, from what follows the portal and statement names, with the types
+// the Parse declared (`parseRest`: what follows the statement name in the Parse). Malformed
+// input gives no parameters: the backend then refuses the Bind itself. Counts are unsigned
+// 16-bit numbers, as Postgres reads them.
+std::vector<route::Parameter> bindParameters(std::string_view rest, std::string_view parseRest) {
   wire::FieldReader r(rest);
   int16_t formatCount = 0;
-  if (!r.int16(formatCount) || formatCount < 0) {
+  if (!r.int16(formatCount)) {
     return {};
   }
-  std::vector<int16_t> formats(static_cast<size_t>(formatCount));
+  std::vector<int16_t> formats(static_cast<size_t>(uint16_t(formatCount)));
   for (auto& format : formats) {
     if (!r.int16(format)) {
       return {};
     }
   }
   int16_t count = 0;
-  if (!r.int16(count) || count < 0) {
+  if (!r.int16(count)) {
     return {};
   }
-  std::vector<route::Parameter> out(static_cast<size_t>(count));
+  std::vector<route::Parameter> out(static_cast<size_t>(uint16_t(count)));
   for (size_t i = 0; i < out.size(); ++i) {
     int32_t length = 0;
     if (!r.int32(length)) {
@@ -73,6 +75,19 @@ std::vector<route::Parameter> bindParameters(std::string_view rest) {
     }
     int16_t format = formats.empty() ? 0 : formats[formats.size() == 1 ? 0 : i];
     out[i].binary = format == 1;
+  }
+
+  wire::FieldReader p(parseRest);
+  std::string_view query;
+  int16_t types = 0;
+  if (p.cstring(query) && p.int16(types)) {
+    for (size_t i = 0; i < static_cast<size_t>(uint16_t(types)) && i < out.size(); ++i) {
+      int32_t oid = 0;
+      if (!p.int32(oid)) {
+        break;
+      }
+      out[i].type = uint32_t(oid);
+    }
   }
   return out;
 }
@@ -193,13 +208,23 @@ std::vector<std::string_view> statementsOf(std::string_view text) {
   return one && !comments ? std::vector<std::string_view>{text} : sql::splitStatements(text);
 }
 
-namespace {
+namespace {}  // namespace
 
-// The first schema of a search_path value: where Postgres resolves unqualified names.
-std::string firstSchema(std::string_view path) {
-  while (!path.empty()) {
-    size_t comma = path.find(',');
-    std::string_view item = path.substr(0, comma);
+// The session's search_path as a list of schemas, "$user" read as the session user.
+std::vector<std::string> ClientSession::searchPath() const {
+  std::string_view value = "\"$user\", public";
+  for (const auto* settings : {&state_.settings, &startupSettings_}) {
+    auto it = std::find_if(settings->begin(), settings->end(),
+                           [](const auto& setting) { return setting.first == "search_path"; });
+    if (it != settings->end()) {
+      value = it->second;
+      break;
+    }
+  }
+  std::vector<std::string> out;
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
     while (!item.empty() && item.front() == ' ') {
       item.remove_prefix(1);
     }
@@ -209,31 +234,17 @@ std::string firstSchema(std::string_view path) {
     if (item.size() >= 2 && item.front() == '"' && item.back() == '"') {
       item = item.substr(1, item.size() - 2);
     }
-    if (!item.empty() && item != "$user") {
-      return std::string(item);
+    if (item == "$user") {
+      out.push_back(user_->name);
+    } else if (!item.empty()) {
+      out.emplace_back(item);
     }
     if (comma == std::string_view::npos) {
       break;
     }
-    path.remove_prefix(comma + 1);
+    value.remove_prefix(comma + 1);
   }
-  return "public";
-}
-
-}  // namespace
-
-std::string ClientSession::searchSchema() const {
-  for (const auto& [name, value] : state_.settings) {
-    if (name == "search_path") {
-      return firstSchema(value);
-    }
-  }
-  for (const auto& [name, value] : startupSettings_) {
-    if (name == "search_path") {
-      return firstSchema(value);
-    }
-  }
-  return "public";
+  return out;
 }
 
 bool ClientSession::isHintSetting(const sql::Analysis& analysis) const {
@@ -332,13 +343,15 @@ void ClientSession::addSessionHints(sql::Hints& hints) const {
   }
 }
 
-Target ClientSession::routeStatements(std::string_view text, std::string_view bindRest) {
+Target ClientSession::routeStatements(std::string_view text, std::string_view bindRest,
+                                      std::string_view parseRest) {
   const shardmap::ShardMap& map = worker_.map();
   if (txStatus_ == 'I' && deferredBegin_.empty()) {
     localHints_.clear();  // SET LOCAL lasts until the end of its transaction
   }
-  std::vector<route::Parameter> parameters = bindParameters(bindRest);
-  std::string schema = searchSchema();
+  std::vector<route::Parameter> parameters = bindParameters(bindRest, parseRest);
+  std::vector<std::string> path = searchPath();
+  std::string schema = path.empty() ? "public" : path.front();
   auto& known = worker_.tableColumns();
   route::ColumnLookup columns = [&known](const shardmap::QualifiedName& table) {
     auto it = known.find(table);
@@ -357,8 +370,9 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
       applyHintSetting(analyzed, target);
       return target;
     }
-    if (analyzed.analysis->kind == sql::StatementKind::Reset &&
-        analyzed.analysis->setting.action == sql::SettingAction::ResetAll) {
+    bool discard = analyzed.analysis->node == "DiscardStmt";  // DISCARD ALL includes RESET ALL
+    if (discard || (analyzed.analysis->kind == sql::StatementKind::Reset &&
+                    analyzed.analysis->setting.action == sql::SettingAction::ResetAll)) {
       sessionHints_.clear();
       localHints_.clear();
     }
@@ -366,7 +380,7 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
       addSessionHints(analyzed.hints);  // COMMIT and ROLLBACK go where the transaction is
     }
     if (analyzed.analysis->kind == sql::StatementKind::Ddl) {
-      worker_.tableColumns().clear();  // a column may have come or gone
+      worker_.forgetColumns();  // a column may have come or gone
     }
     route::RouteInput input{*analyzed.analysis,
                             analyzed.shape,
@@ -374,13 +388,21 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
                             parameters,
                             schema,
                             worker_.config().routing.allowMultishardWrites,
-                            columns};
+                            columns,
+                            path};
     target.reads = target.reads && analyzed.analysis->readOnly;
     target.single = statements.size() == 1;
     size_t offset = size_t(statement.data() - text.data());
     addRoute(map, route::decide(map, input), statements.size(), text, offset, target);
+    const sql::Analysis& analysis = *analyzed.analysis;
+    bool copyIn = analysis.kind == sql::StatementKind::Copy &&
+                  analysis.copy.direction == sql::CopyDirection::From &&
+                  analysis.copy.endpoint == sql::CopyEndpoint::Client;
+    if (copyIn && target.kind == Target::Kind::Shards) {
+      target.kind = Target::Kind::CopyIn;  // into a reference table: every row to every shard
+    }
     if (target.kind == Target::Kind::CopyIn && target.copyTable == nullptr) {
-      planCopy(*analyzed.analysis, schema, columns, target);
+      planCopy(analysis, path, columns, target);
     }
     if (statements.size() == 1) {
       noteControl(*analyzed.analysis, target);
@@ -401,11 +423,18 @@ void ClientSession::startDeferredTransaction() {
 }
 
 // Where the key sits in each row of a COPY FROM into a sharded table, and how rows are written.
-void ClientSession::planCopy(const sql::Analysis& analysis, const std::string& schema,
+void ClientSession::planCopy(const sql::Analysis& analysis, const std::vector<std::string>& path,
                              const route::ColumnLookup& columns, Target& target) {
   const sql::TableRef& ref = analysis.tables[size_t(analysis.target)];
-  const shardmap::Table* table =
-      worker_.map().findTable(ref.schema.empty() ? schema : ref.schema, ref.name);
+  std::string schema = path.empty() ? "public" : path.front();
+  const shardmap::Table* table = nullptr;
+  for (const std::string& candidate : ref.schema.empty() ? path : std::vector{ref.schema}) {
+    table = worker_.map().findTable(candidate, ref.name);
+    if (table != nullptr) {
+      schema = candidate;
+      break;
+    }
+  }
   const sql::CopyFacts& copy = analysis.copy;
   std::string name = (ref.schema.empty() ? schema : ref.schema) + "." + ref.name;
   auto refuse = [&target](std::string_view sqlstate, const std::string& message) {
@@ -418,7 +447,8 @@ void ClientSession::planCopy(const sql::Analysis& analysis, const std::string& s
     return;
   }
   const std::vector<std::string>* names = &copy.columns;
-  if (copy.columns.empty()) {
+  bool reference = table->placement == shardmap::Placement::Reference;
+  if (copy.columns.empty() && !reference) {
     names = columns(table->name);
     if (names == nullptr) {
       refuse(route::kNeedsColumnList, "COPY into sharded table " + name +
@@ -428,13 +458,13 @@ void ClientSession::planCopy(const sql::Analysis& analysis, const std::string& s
     }
   }
   auto key = std::find(names->begin(), names->end(), table->keyColumn);
-  if (key == names->end()) {
+  if (key == names->end() && !reference) {
     refuse(route::kMissingKey,
            "COPY into sharded table " + name + " does not give its key " + table->keyColumn);
     return;
   }
   wire::CopyLayout& layout = target.copyLayout;
-  layout.keyField = size_t(key - names->begin());
+  layout.keyField = reference ? 0 : size_t(key - names->begin());
   layout.format = copy.format == sql::CopyFormat::Csv      ? wire::CopyDataFormat::Csv
                   : copy.format == sql::CopyFormat::Binary ? wire::CopyDataFormat::Binary
                                                            : wire::CopyDataFormat::Text;
@@ -755,11 +785,12 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement, std::string
   Statement bound = statement;  // the client's statement may go while this waits
   co_await settleBackend();
   std::string_view query = std::string_view(bound.parseRest).substr(0, bound.parseRest.find('\0'));
-  Target target = routeStatements(query, bindRest);
+  std::string_view parseRest = bound.parseRest;
+  Target target = routeStatements(query, bindRest, parseRest);
   if (target.needsColumnsOf) {
     bool loaded = co_await loadColumns(*target.needsColumnsOf);
     if (loaded) {
-      target = routeStatements(query, bindRest);
+      target = routeStatements(query, bindRest, parseRest);
     }
   }
   if (target.kind == Target::Kind::Error) {

@@ -79,6 +79,19 @@ std::string mergedError(const std::vector<Leg>& legs, const shardmap::ShardMap& 
     detail += (detail.empty() ? "" : "\n") + std::string("shard ") +
               map.shard(failures[i].leg->shard).name + ": " + failures[i].fields.message;
   }
+  if (!mode.reads) {
+    // Each shard commits on its own: say where the statement did take effect.
+    std::string applied;
+    for (const Leg& leg : legs) {
+      if (!hasError(leg)) {
+        applied += (applied.empty() ? "" : ", ") + map.shard(leg.shard).name;
+      }
+    }
+    if (!applied.empty()) {
+      detail += (detail.empty() ? "" : "\n") + std::string("applied and committed on shard") +
+                (applied.find(',') == std::string::npos ? " " : "s ") + applied;
+    }
+  }
   std::string out;
   wire::appendError(out, first.sqlstate.empty() ? "XX000" : first.sqlstate,
                     "shard " + map.shard(failures.front().leg->shard).name + ": " + first.message,
@@ -235,7 +248,21 @@ awaitable<void> ClientSession::readLeg(Leg& leg, char until) {
     if (frame.type == until) {
       co_return;
     }
+    if (frame.type == 'G') {
+      co_await refuseCopyIn(leg);
+    }
   }
+}
+
+// A statement that turned into COPY FROM STDIN where the router did not plan one (inside a
+// function, say): the shard is told the data will not come, so that nobody waits for it.
+awaitable<void> ClientSession::refuseCopyIn(Leg& leg) {
+  std::string fail;
+  wire::MessageWriter(fail)
+      .begin('f')
+      .cstring("shardline: COPY FROM STDIN is not supported in a statement on several shards")
+      .end();
+  co_await leg.backend->send(fail);
 }
 
 // Gives each leg's backend back, or closes it when it is not clean.
@@ -324,6 +351,10 @@ awaitable<bool> ClientSession::streamLegs(std::vector<Leg>& legs, ScatterMode mo
         leg.status = frame.body.empty() ? 'I' : frame.body[0];
         leg.replies.push_back(ShardReply{type, std::string(bytes)});
         break;
+      }
+      if (type == 'G') {
+        co_await refuseCopyIn(leg);
+        continue;
       }
       if (type == 'E') {
         failed = true;
@@ -417,19 +448,19 @@ std::optional<BindFields> readBind(std::string_view rest) {
   wire::FieldReader r(rest);
   BindFields out;
   int16_t count = 0;
-  if (!r.int16(count) || count < 0) {
+  if (!r.int16(count)) {
     return std::nullopt;
   }
-  out.formats.resize(size_t(count));
+  out.formats.resize(size_t(uint16_t(count)));
   for (auto& format : out.formats) {
     if (!r.int16(format)) {
       return std::nullopt;
     }
   }
-  if (!r.int16(count) || count < 0) {
+  if (!r.int16(count)) {
     return std::nullopt;
   }
-  for (int16_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < size_t(uint16_t(count)); ++i) {
     int32_t length = 0;
     std::string_view value;
     if (!r.int32(length) || (length >= 0 && !r.bytes(size_t(length), value))) {

@@ -57,7 +57,7 @@ void planCacheHitAndRoute(benchmark::State& state) {
   for (auto _ : state) {
     sql::AnalyzedStatement analyzed = cache.analyze(statement);
     route::RouteInput input{
-        *analyzed.analysis, analyzed.shape, analyzed.hints, none, "public", false, {}};
+        *analyzed.analysis, analyzed.shape, analyzed.hints, none, "public", false, {}, {}};
     route::Route decided = route::decide(benchMap(), input);
     benchmark::DoNotOptimize(decided);
   }

@@ -602,3 +602,40 @@ def test_several_statements_on_one_shard_run_as_postgres_runs_them(conn):
                  f"INSERT INTO rt_users (user_id, name) VALUES ({a2}, 'y');")
     conn.execute("ROLLBACK")
     assert ids_on_shard(0) == []
+
+
+def test_copy_into_a_reference_table_reaches_every_shard(conn):
+    """A COPY into a reference table used to wait forever for every shard's COPY to end."""
+    with conn.cursor() as cur:
+        with cur.copy("COPY rt_countries (code, name) FROM STDIN") as copy:
+            copy.write(b"fr\tFrance\nde\tGermany\n")
+        assert cur.rowcount == 2
+    for index in range(shard_count()):
+        assert on_shard(index, "SELECT code FROM rt_countries ORDER BY code") == [("de",), ("fr",)]
+
+
+def test_a_binary_float_parameter_is_not_read_as_a_bigint_key(conn):
+    """A float8 is 8 bytes like an int8: 4.0 in binary must not be hashed as an int64."""
+    key = keys_on(1, 1)[0]
+    conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%s, 'f')", (key,))
+    rows = conn.execute("SELECT name FROM rt_users WHERE user_id = %b", (float(key),)).fetchall()
+    assert rows == [("f",)]  # asked every shard, found on the owner
+    with pytest.raises(psycopg.Error) as failure:
+        conn.execute("INSERT INTO rt_users (user_id, name) VALUES (%b, 'x')", (float(key) + 1,))
+    assert failure.value.sqlstate == "SL001"
+
+
+def test_a_hint_that_contradicts_the_key_is_refused(conn):
+    a = keys_on(0, 1)[0]
+    with pytest.raises(psycopg.Error) as failure:
+        conn.execute(f"/* shardline: shard=s1 */ INSERT INTO rt_users (user_id, name) "
+                     f"VALUES ({a}, 'x')")
+    assert failure.value.sqlstate == "SL006"
+    conn.execute(f"SET shardline.shard = 's1'")
+    with pytest.raises(psycopg.Error) as failure:
+        conn.execute(f"SELECT * FROM rt_users WHERE user_id = {a}")
+    assert failure.value.sqlstate == "SL006"
+    conn.execute("DISCARD ALL")  # clears the session's hints too
+    assert conn.execute(f"SELECT count(*) FROM rt_users WHERE user_id = {a}").fetchall() == [(0,)]
+    for index in range(shard_count()):
+        assert ids_on_shard(index) == []

@@ -14,7 +14,6 @@ SELECT user_id, name FROM users WHERE name LIKE 'a%';
 SELECT name FROM users WHERE name = 'nobody';
 SELECT user_id * 10 AS scaled, name || '!' AS loud FROM users WHERE user_id > 2;
 SELECT * FROM orders WHERE total >= 20;
-SELECT u.name, o.total FROM users u JOIN orders o USING (user_id) WHERE o.total > 15;
 SELECT user_id FROM users WHERE user_id <> 1;
 SELECT * FROM users WHERE user_id BETWEEN 2 AND 4;
 -- params: ["b%"]

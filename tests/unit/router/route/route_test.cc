@@ -52,6 +52,7 @@ struct Case {
   std::vector<route::Parameter> parameters = {};
   bool allowMultishardWrites = false;
   bool catalog = false;  // the router knows users' columns (user_id, name) from the catalog
+  std::vector<std::string> searchPath = {};
 };
 
 std::string routeOf(const Case& c) {
@@ -67,7 +68,8 @@ std::string routeOf(const Case& c) {
                           [&c](const shardmap::QualifiedName& table) {
                             bool known = c.catalog && table.name == "users";
                             return known ? &kUserColumns : nullptr;
-                          }};
+                          },
+                          c.searchPath};
   route::Route decided = route::decide(theMap(), input);
   if (decided.error) {
     return std::string(decided.error->sqlstate);
@@ -131,7 +133,8 @@ TEST_CASE("colocated joins on the key, subqueries and CTEs (K7, K8)") {
                  "WHERE u.user_id = 2"}) == "s0");
   CHECK(routeOf({"WITH x AS (SELECT * FROM orders WHERE user_id = 7) SELECT * FROM x"}) == "s1");
   // Without a join condition, orders is not pinned: every shard.
-  CHECK(routeOf({"SELECT * FROM users u, orders o WHERE u.user_id = 42"}) == "all");
+  // Each shard would pair its own orders with user 42 alone: refused, never a partial answer.
+  CHECK(routeOf({"SELECT * FROM users u, orders o WHERE u.user_id = 42"}) == "SL004");
   // K8: non-colocated sharded tables are refused whatever the constants hash to.
   CHECK(routeOf({"SELECT * FROM users, events WHERE user_id = 1 AND tenant = 'b'"}) == "SL005");
   CHECK(routeOf({"SELECT * FROM users, events WHERE user_id = 42 AND tenant = 'a'"}) == "SL005");
@@ -190,6 +193,30 @@ TEST_CASE("DDL on sharded or reference tables goes to every shard") {
   CHECK(routeOf({"CREATE TABLE scratch (x int)"}) == "s0");
   CHECK(routeOf({"DROP TABLE users, events, countries"}) == "all");  // not colocated: still DDL
   CHECK(routeOf({"TRUNCATE users, events"}) == "all");
+}
+
+TEST_CASE("a hint that contradicts the statement's key is refused") {
+  CHECK(routeOf({"/* shardline: shard=s0 */ SELECT * FROM users WHERE user_id = 42"}) == "SL006");
+  CHECK(routeOf({"/* shardline: shard=s1 */ SELECT * FROM users WHERE user_id = 42"}) == "s1");
+  CHECK(routeOf({"/* shardline: key=1 */ INSERT INTO users (user_id) VALUES (42)"}) == "SL006");
+  CHECK(routeOf({"/* shardline: shard=s0 */ UPDATE users SET name = 'x'"}) == "s0");
+}
+
+TEST_CASE("search_path: the first schema whose table the map names") {
+  Case c{"SELECT * FROM accounts"};
+  c.searchPath = {"app", "public"};
+  CHECK(routeOf(c) == "all");  // app.accounts is sharded: every shard
+  c.searchPath = {"public"};
+  CHECK(routeOf(c) == "s0");  // public.accounts is not in the map: the default shard
+  Case users{"SELECT * FROM users WHERE user_id = 42"};
+  users.searchPath = {"app", "public"};  // no app.users: public.users
+  CHECK(routeOf(users) == "s1");
+}
+
+TEST_CASE("COPY (query) over several shards and DDL on no table") {
+  CHECK(routeOf({"COPY (SELECT count(*) FROM users) TO STDOUT"}) == "SL004");
+  CHECK(routeOf({"COPY (SELECT * FROM users WHERE user_id = 42) TO STDOUT"}) == "s1");
+  CHECK(routeOf({"CREATE SCHEMA app"}) == "all");
 }
 
 TEST_CASE("SQL PREPARE of statements on mapped tables is refused, not misrouted") {
