@@ -150,7 +150,8 @@ struct ScatterPipeline {
   std::string messages;  // what the client sent after Bind: Describe and Execute
   // A split INSERT: per shard, the Parse and Bind of its part of the rows. Empty otherwise.
   std::vector<std::string> parts;
-  std::string error;  // a message that cannot join the scatter: reported at Sync
+  std::vector<size_t> rowLegs;  // a split INSERT: the leg of each VALUES row
+  std::string error;            // a message that cannot join the scatter: reported at Sync
 };
 
 // The replies still expected, oldest first. A vector with a moving head: it

@@ -8,6 +8,7 @@
 #include "router/route/route.h"
 #include "router/server.h"
 #include "router/session/client_session.h"
+#include "router/session/shard_legs.h"
 
 namespace shardline::session {
 
@@ -846,6 +847,7 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement, std::string
     if (target.kind == Target::Kind::Split) {
       std::string error;
       scatter_->parts = splitBind(bound, target, portal, bindRest, error);
+      scatter_->rowLegs = rowLegsOf(target.rows);
       if (scatter_->parts.empty()) {
         wire::appendError(scatter_->error, "XX000", "shardline: cannot split the INSERT: " + error);
         skipToSync_ = true;

@@ -99,6 +99,17 @@ std::string mergedError(const std::vector<Leg>& legs, const shardmap::ShardMap& 
   return out;
 }
 
+std::vector<size_t> rowLegsOf(const std::vector<std::vector<size_t>>& rowsByLeg) {
+  std::vector<size_t> out;
+  for (size_t leg = 0; leg < rowsByLeg.size(); ++leg) {
+    for (size_t row : rowsByLeg[leg]) {
+      out.resize(std::max(out.size(), row + 1));
+      out[row] = leg;
+    }
+  }
+  return out;
+}
+
 bool hasError(const Leg& leg) {
   return std::any_of(leg.replies.begin(), leg.replies.end(),
                      [](const ShardReply& reply) { return reply.type == 'E'; });
@@ -338,6 +349,7 @@ awaitable<bool> ClientSession::streamLegs(std::vector<Leg>& legs, ScatterMode mo
   bool counted = true;
   std::string leadTag;
   std::unordered_set<std::string> notices;
+  std::vector<std::vector<std::string>> held(legs.size());  // RETURNING rows of a split INSERT
   bool failed = false;
   for (size_t i = 0; i < legs.size(); ++i) {
     Leg& leg = legs[i];
@@ -364,7 +376,9 @@ awaitable<bool> ClientSession::streamLegs(std::vector<Leg>& legs, ScatterMode mo
       if (failed || (type == '1' && hidden-- > 0)) {
         continue;
       }
-      if (isRow(type)) {
+      if (isRow(type) && mode.rowLegs != nullptr) {
+        held[i].emplace_back(bytes);  // put back in the order of the VALUES rows below
+      } else if (isRow(type)) {
         if (lead || !mode.copies) {
           out_ += bytes;
         }
@@ -400,6 +414,30 @@ awaitable<bool> ClientSession::streamLegs(std::vector<Leg>& legs, ScatterMode mo
   if (failed) {
     co_return false;
   }
+  if (mode.rowLegs != nullptr) {
+    // Each shard returns its rows in the order of its part of the VALUES; when every row
+    // came back (no ON CONFLICT DO NOTHING skipped one), they are interleaved back.
+    std::vector<size_t> expected(legs.size(), 0);
+    for (size_t leg : *mode.rowLegs) {
+      ++expected[leg];
+    }
+    bool complete = true;
+    for (size_t i = 0; i < legs.size(); ++i) {
+      complete = complete && held[i].size() == expected[i];
+    }
+    std::vector<size_t> next(legs.size(), 0);
+    if (complete) {
+      for (size_t leg : *mode.rowLegs) {
+        out_ += held[leg][next[leg]++];
+      }
+    } else {
+      for (const auto& rows : held) {
+        for (const std::string& row : rows) {
+          out_ += row;
+        }
+      }
+    }
+  }
   out_ += ending;
   if (!leadTag.empty()) {
     wire::appendCommandComplete(out_, counted ? prefix + std::to_string(total) : leadTag);
@@ -425,7 +463,8 @@ awaitable<void> ClientSession::splitQuery(std::string_view text, const Target& t
     synthetic(std::move(reply));
     co_return;
   }
-  co_await scatter(target.shards, ScatterMode{false, false, true},
+  std::vector<size_t> rowLegs = rowLegsOf(target.rows);
+  co_await scatter(target.shards, ScatterMode{false, false, true, &rowLegs},
                    [&queries](size_t leg, pool::Backend& backend, int& hidden) {
                      hidden = 0;
                      backend.unnamedClient = 0;
@@ -596,7 +635,9 @@ awaitable<void> ClientSession::runScatterPipeline() {
   uint64_t id = id_;
   uint64_t seq = unnamedSeq_;
   co_await scatter(
-      pipeline->shards, ScatterMode{pipeline->copies, pipeline->reads, pipeline->executes <= 1},
+      pipeline->shards,
+      ScatterMode{pipeline->copies, pipeline->reads, pipeline->executes <= 1,
+                  pipeline->rowLegs.empty() ? nullptr : &pipeline->rowLegs},
       [&](size_t leg, pool::Backend& backend, int& hidden) {
         std::string out;
         if (!pipeline->parts.empty()) {

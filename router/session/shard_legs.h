@@ -49,7 +49,13 @@ struct ScatterMode {
   bool copies = false;  // every shard holds the same rows: counts and rows are one shard's
   bool reads = false;   // the statement changed nothing, so a shard that succeeded is no news
   bool single = false;  // one result: streamed shard after shard rather than gathered first
+  // A split INSERT: the leg of each VALUES row, so that RETURNING rows come back in the
+  // order of the rows, as from one Postgres. Null otherwise.
+  const std::vector<size_t>* rowLegs = nullptr;
 };
+
+// The leg of each VALUES row of a split INSERT, from the rows of each leg.
+std::vector<size_t> rowLegsOf(const std::vector<std::vector<size_t>>& rowsByLeg);
 
 // The client's error when some shards failed. When the failures agree (and, for a write,
 // every shard failed, so that none applied it) it is the error as Postgres words it; otherwise
