@@ -130,6 +130,9 @@ struct Target {
 // string that holds one statement.
 std::vector<std::string_view> statementsOf(std::string_view text);
 
+// An ErrorResponse with severity ERROR.
+std::string errorResponse(std::string_view sqlstate, const std::string& message);
+
 // How an attempt to put the client's backend on a shard ended.
 enum class ShardMove : uint8_t {
   Ready,   // a backend of that shard is attached

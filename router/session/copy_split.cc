@@ -24,6 +24,78 @@ void appendCopyData(std::string& out, std::string_view rows) {
 
 }  // namespace
 
+// Where the key sits in each row of a COPY FROM into a sharded table, and how rows are written.
+void ClientSession::planCopy(const sql::Analysis& analysis, const std::vector<std::string>& path,
+                             const route::ColumnLookup& columns, Target& target) {
+  const sql::TableRef& ref = analysis.tables[size_t(analysis.target)];
+  std::string schema = path.empty() ? "public" : path.front();
+  const shardmap::Table* table = nullptr;
+  for (const std::string& candidate : ref.schema.empty() ? path : std::vector{ref.schema}) {
+    table = worker_.map().findTable(candidate, ref.name);
+    if (table != nullptr) {
+      schema = candidate;
+      break;
+    }
+  }
+  const sql::CopyFacts& copy = analysis.copy;
+  std::string name = (ref.schema.empty() ? schema : ref.schema) + "." + ref.name;
+  auto refuse = [&target](std::string_view sqlstate, const std::string& message) {
+    target.kind = Target::Kind::Error;
+    target.error = errorResponse(sqlstate, message);
+  };
+  if (table == nullptr || copy.endpoint != sql::CopyEndpoint::Client || copy.where) {
+    refuse(route::kNotSupported,
+           "COPY into sharded table " + name + " is supported only FROM STDIN, without WHERE");
+    return;
+  }
+  const std::vector<std::string>* names = &copy.columns;
+  bool reference = table->placement == shardmap::Placement::Reference;
+  if (copy.columns.empty() && !reference) {
+    names = columns(table->name);
+    if (names == nullptr) {
+      refuse(route::kNeedsColumnList, "COPY into sharded table " + name +
+                                          " needs a column list that names " + table->keyColumn);
+      target.needsColumnsOf = table->name;
+      return;
+    }
+  }
+  auto key = std::find(names->begin(), names->end(), table->keyColumn);
+  if (key == names->end() && !reference) {
+    refuse(route::kMissingKey,
+           "COPY into sharded table " + name + " does not give its key " + table->keyColumn);
+    return;
+  }
+  wire::CopyLayout& layout = target.copyLayout;
+  layout.keyField = reference ? 0 : size_t(key - names->begin());
+  layout.format = copy.format == sql::CopyFormat::Csv      ? wire::CopyDataFormat::Csv
+                  : copy.format == sql::CopyFormat::Binary ? wire::CopyDataFormat::Binary
+                                                           : wire::CopyDataFormat::Text;
+  bool csv = layout.format == wire::CopyDataFormat::Csv;
+  layout.delimiter = csv ? ',' : '\t';
+  layout.null = csv ? "" : "\\N";
+  bool escapeGiven = false;
+  for (const sql::CopyOption& option : copy.options) {
+    const std::string& value = option.value;
+    if (option.name == "delimiter" && value.size() == 1) {
+      layout.delimiter = value[0];
+    } else if (option.name == "null") {
+      layout.null = value;
+    } else if (option.name == "quote" && value.size() == 1) {
+      layout.quote = value[0];
+    } else if (option.name == "escape" && value.size() == 1) {
+      layout.escape = value[0];
+      escapeGiven = true;
+    } else if (option.name == "header") {
+      layout.header =
+          value.empty() || value == "true" || value == "on" || value == "1" || value == "match";
+    }
+  }
+  if (!escapeGiven) {
+    layout.escape = layout.quote;
+  }
+  target.copyTable = table;
+}
+
 awaitable<void> ClientSession::startCopySplit(std::string_view queryBytes, const Target& target) {
   auto split = std::make_unique<CopySplit>(target.copyLayout);
   split->table = target.copyTable;

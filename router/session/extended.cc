@@ -27,12 +27,6 @@ void appendParse(std::string& out, std::string_view name, std::string_view rest)
   wire::MessageWriter(out).begin('P').cstring(name).raw(rest).end();
 }
 
-std::string errorBytes(std::string_view sqlstate, const std::string& message) {
-  std::string out;
-  wire::appendError(out, sqlstate, message);
-  return out;
-}
-
 Statement describeStatement(std::string_view rest, const StatementClass& what) {
   Statement statement;
   statement.backendName = backendNameFor(rest);
@@ -72,7 +66,7 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
   if (worker_.routes() && !backend_) {
     if (!name.empty() && statements_.count(clientName) != 0) {
       co_await pipelineError(
-          errorBytes("42P05", "prepared statement \"" + clientName + "\" already exists"));
+          errorResponse("42P05", "prepared statement \"" + clientName + "\" already exists"));
     } else if (!skipToSync_) {
       deferParse(clientName, query, std::move(statement));
     }
@@ -112,7 +106,8 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
     co_return;
   }
   if (statements_.count(clientName) != 0) {
-    failInPipeline(errorBytes("42P05", "prepared statement \"" + clientName + "\" already exists"));
+    failInPipeline(
+        errorResponse("42P05", "prepared statement \"" + clientName + "\" already exists"));
     co_return;
   }
   if (backend_->prepared.count(statement.backendName) != 0) {
@@ -157,7 +152,7 @@ void ClientSession::deferParse(const std::string& name, std::string_view query,
 // analysis is the plan cache's, which the statement's Bind reuses.
 std::string ClientSession::grammarError(std::string_view query) {
   if (statementsOf(query).size() > 1) {
-    return errorBytes("42601", "cannot insert multiple commands into a prepared statement");
+    return errorResponse("42601", "cannot insert multiple commands into a prepared statement");
   }
   sql::AnalyzedStatement analyzed = worker_.plans().analyze(query);
   const sql::Analysis& analysis = *analyzed.analysis;
@@ -232,7 +227,7 @@ awaitable<void> ClientSession::handleBind(wire::Frame frame) {
   const Statement* bound = nullptr;
   if (name.empty() && unnamed_.parseRest.empty()) {
     // The client has no unnamed statement, whatever the backend still holds.
-    failInPipeline(errorBytes("26000", "unnamed prepared statement does not exist"));
+    failInPipeline(errorResponse("26000", "unnamed prepared statement does not exist"));
     co_return;
   }
   if (name.empty()) {
@@ -328,7 +323,7 @@ awaitable<void> ClientSession::handleDescribe(wire::Frame frame) {
     co_return;
   }
   if (name.empty() && unnamed_.parseRest.empty()) {
-    failInPipeline(errorBytes("26000", "unnamed prepared statement does not exist"));
+    failInPipeline(errorResponse("26000", "unnamed prepared statement does not exist"));
     co_return;
   }
   if (name.empty()) {

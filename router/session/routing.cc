@@ -7,6 +7,7 @@
 
 #include "router/route/route.h"
 #include "router/server.h"
+#include "router/session/bind_fields.h"
 #include "router/session/client_session.h"
 #include "router/session/shard_legs.h"
 
@@ -18,12 +19,6 @@ using shardmap::ShardIndex;
 
 constexpr std::string_view kBindComplete("2\0\0\0\4", 5);
 constexpr std::string_view kNoData("n\0\0\0\4", 5);
-
-std::string errorResponse(std::string_view sqlstate, const std::string& message) {
-  std::string out;
-  wire::appendError(out, sqlstate, message);
-  return out;
-}
 
 // A routing error that points (field P, 1-based characters as Postgres counts them) at the
 // statement it is about within the query string.
@@ -41,54 +36,22 @@ std::string errorAt(std::string_view sqlstate, const std::string& message, std::
   return out;
 }
 
-// The parameters of a Bind, from what follows the portal and statement names, with the types
-// the Parse declared (`parseRest`: what follows the statement name in the Parse). Malformed
-// input gives no parameters: the backend then refuses the Bind itself. Counts are unsigned
-// 16-bit numbers, as Postgres reads them.
+// The parameters of a Bind, with the types the Parse declared. Malformed input gives no
+// parameters: the backend then refuses the Bind itself.
 std::vector<route::Parameter> bindParameters(std::string_view rest, std::string_view parseRest) {
-  wire::FieldReader r(rest);
-  int16_t formatCount = 0;
-  if (!r.int16(formatCount)) {
+  std::optional<BindFields> bind = readBind(rest);
+  if (!bind) {
     return {};
   }
-  std::vector<int16_t> formats(static_cast<size_t>(uint16_t(formatCount)));
-  for (auto& format : formats) {
-    if (!r.int16(format)) {
-      return {};
-    }
-  }
-  int16_t count = 0;
-  if (!r.int16(count)) {
-    return {};
-  }
-  std::vector<route::Parameter> out(static_cast<size_t>(uint16_t(count)));
+  std::vector<int32_t> types = parseTypes(parseRest);
+  std::vector<route::Parameter> out(bind->values.size());
   for (size_t i = 0; i < out.size(); ++i) {
-    int32_t length = 0;
-    if (!r.int32(length)) {
-      return {};
+    if (bind->values[i]) {
+      out[i].value = std::string(*bind->values[i]);
     }
-    std::string_view value;
-    if (length >= 0 && !r.bytes(size_t(length), value)) {
-      return {};
-    }
-    if (length >= 0) {
-      out[i].value = std::string(value);
-    }
-    int16_t format = formats.empty() ? 0 : formats[formats.size() == 1 ? 0 : i];
-    out[i].binary = format == 1;
-  }
-
-  wire::FieldReader p(parseRest);
-  std::string_view query;
-  int16_t types = 0;
-  if (p.cstring(query) && p.int16(types)) {
-    for (size_t i = 0; i < static_cast<size_t>(uint16_t(types)) && i < out.size(); ++i) {
-      int32_t oid = 0;
-      if (!p.int32(oid)) {
-        break;
-      }
-      out[i].type = uint32_t(oid);
-    }
+    size_t formats = bind->formats.size();
+    out[i].binary = formats > 0 && bind->formats[formats == 1 ? 0 : i] == 1;
+    out[i].type = i < types.size() ? uint32_t(types[i]) : 0;
   }
   return out;
 }
@@ -197,6 +160,12 @@ void addRoute(const shardmap::ShardMap& map, const route::Route& route, size_t s
 
 }  // namespace
 
+std::string errorResponse(std::string_view sqlstate, const std::string& message) {
+  std::string out;
+  wire::appendError(out, sqlstate, message);
+  return out;
+}
+
 // The statements of a query string. Most strings hold one statement, with at most a ';' at
 // its end: those are not lexed here, since the analysis lexes them anyway.
 std::vector<std::string_view> statementsOf(std::string_view text) {
@@ -208,8 +177,6 @@ std::vector<std::string_view> statementsOf(std::string_view text) {
       end != std::string_view::npos && (semicolon == std::string_view::npos || semicolon > end);
   return one && !comments ? std::vector<std::string_view>{text} : sql::splitStatements(text);
 }
-
-namespace {}  // namespace
 
 // The session's search_path as a list of schemas, "$user" read as the session user.
 std::vector<std::string> ClientSession::searchPath() const {
@@ -246,102 +213,6 @@ std::vector<std::string> ClientSession::searchPath() const {
     value.remove_prefix(comma + 1);
   }
   return out;
-}
-
-bool ClientSession::isHintSetting(const sql::Analysis& analysis) const {
-  bool setting = analysis.kind == sql::StatementKind::Set ||
-                 analysis.kind == sql::StatementKind::Reset ||
-                 analysis.kind == sql::StatementKind::Show;
-  return setting && analysis.setting.name.starts_with("shardline.");
-}
-
-// The router answers these itself: Postgres never sees them, and no backend is needed.
-void ClientSession::applyHintSetting(const sql::AnalyzedStatement& analyzed, Target& target) {
-  const sql::SettingFacts& setting = analyzed.analysis->setting;
-  std::string key = setting.name.substr(std::string_view("shardline.").size());
-  target.control = Target::Control::Setting;
-  if (key != "shard" && key != "key") {
-    target.kind = Target::Kind::Error;
-    target.error =
-        errorResponse("42704", "unrecognized configuration parameter \"" + setting.name + "\"");
-    return;
-  }
-  std::vector<sql::Hint>& hints = setting.local ? localHints_ : sessionHints_;
-  auto drop = [&key](std::vector<sql::Hint>& from) {
-    std::erase_if(from, [&key](const sql::Hint& hint) { return hint.key == key; });
-  };
-
-  if (setting.action == sql::SettingAction::Show) {
-    std::string value;
-    for (const auto* list : {&sessionHints_, &localHints_}) {
-      for (const sql::Hint& hint : *list) {
-        value = hint.key == key ? hint.value : value;
-      }
-    }
-    wire::MessageWriter(target.reply)
-        .begin('T')
-        .int16(1)
-        .cstring(setting.name)
-        .int32(0)
-        .int16(0)
-        .int32(25)  // text
-        .int16(-1)
-        .int32(-1)
-        .int16(0)
-        .end();
-    wire::MessageWriter(target.reply)
-        .begin('D')
-        .int16(1)
-        .int32(int32_t(value.size()))
-        .raw(value)
-        .end();
-    wire::appendCommandComplete(target.reply, "SHOW");
-    target.tag = "SHOW";
-    return;
-  }
-  target.tag = setting.action == sql::SettingAction::Reset ? "RESET" : "SET";
-  drop(sessionHints_);
-  drop(localHints_);
-  if (setting.action == sql::SettingAction::Set && setting.values.size() == 1) {
-    const sql::SettingValue& value = setting.values.front();
-    std::string text = value.word;
-    if (value.value.source == sql::ValueRef::Source::Constant &&
-        value.value.index < analyzed.shape.constants.size()) {
-      text = std::string(analyzed.shape.constants[value.value.index].view());
-      if (value.value.negated) {
-        text.insert(text.begin(), '-');
-      }
-    }
-    if (key == "shard" && !worker_.map().findShard(text)) {
-      target.kind = Target::Kind::Error;
-      target.error =
-          errorResponse(route::kBadHint, "shardline.shard names unknown shard \"" + text + "\"");
-      return;
-    }
-    hints.push_back(sql::Hint{key, text});
-  } else if (setting.action != sql::SettingAction::Reset &&
-             setting.action != sql::SettingAction::SetDefault) {
-    target.kind = Target::Kind::Error;
-    target.error = errorResponse("22023", "SET " + setting.name + " takes one value");
-    return;
-  }
-  wire::appendCommandComplete(target.reply, target.tag);
-}
-
-// Hints written in the statement win over the session's.
-void ClientSession::addSessionHints(sql::Hints& hints) const {
-  bool hinted = std::any_of(hints.items.begin(), hints.items.end(), [](const sql::Hint& hint) {
-    return hint.key == "shard" || hint.key == "key";
-  });
-  if (hinted) {
-    return;
-  }
-  for (const auto* list : {&localHints_, &sessionHints_}) {
-    if (!list->empty()) {
-      hints.items.insert(hints.items.end(), list->begin(), list->end());
-      return;
-    }
-  }
 }
 
 Target ClientSession::routeStatements(std::string_view text, std::string_view bindRest,
@@ -421,78 +292,6 @@ void ClientSession::startDeferredTransaction() {
   toBackend_.append(deferredBegin_);
   enqueue(Reply::HiddenQuery);
   deferredBegin_.clear();
-}
-
-// Where the key sits in each row of a COPY FROM into a sharded table, and how rows are written.
-void ClientSession::planCopy(const sql::Analysis& analysis, const std::vector<std::string>& path,
-                             const route::ColumnLookup& columns, Target& target) {
-  const sql::TableRef& ref = analysis.tables[size_t(analysis.target)];
-  std::string schema = path.empty() ? "public" : path.front();
-  const shardmap::Table* table = nullptr;
-  for (const std::string& candidate : ref.schema.empty() ? path : std::vector{ref.schema}) {
-    table = worker_.map().findTable(candidate, ref.name);
-    if (table != nullptr) {
-      schema = candidate;
-      break;
-    }
-  }
-  const sql::CopyFacts& copy = analysis.copy;
-  std::string name = (ref.schema.empty() ? schema : ref.schema) + "." + ref.name;
-  auto refuse = [&target](std::string_view sqlstate, const std::string& message) {
-    target.kind = Target::Kind::Error;
-    target.error = errorResponse(sqlstate, message);
-  };
-  if (table == nullptr || copy.endpoint != sql::CopyEndpoint::Client || copy.where) {
-    refuse(route::kNotSupported,
-           "COPY into sharded table " + name + " is supported only FROM STDIN, without WHERE");
-    return;
-  }
-  const std::vector<std::string>* names = &copy.columns;
-  bool reference = table->placement == shardmap::Placement::Reference;
-  if (copy.columns.empty() && !reference) {
-    names = columns(table->name);
-    if (names == nullptr) {
-      refuse(route::kNeedsColumnList, "COPY into sharded table " + name +
-                                          " needs a column list that names " + table->keyColumn);
-      target.needsColumnsOf = table->name;
-      return;
-    }
-  }
-  auto key = std::find(names->begin(), names->end(), table->keyColumn);
-  if (key == names->end() && !reference) {
-    refuse(route::kMissingKey,
-           "COPY into sharded table " + name + " does not give its key " + table->keyColumn);
-    return;
-  }
-  wire::CopyLayout& layout = target.copyLayout;
-  layout.keyField = reference ? 0 : size_t(key - names->begin());
-  layout.format = copy.format == sql::CopyFormat::Csv      ? wire::CopyDataFormat::Csv
-                  : copy.format == sql::CopyFormat::Binary ? wire::CopyDataFormat::Binary
-                                                           : wire::CopyDataFormat::Text;
-  bool csv = layout.format == wire::CopyDataFormat::Csv;
-  layout.delimiter = csv ? ',' : '\t';
-  layout.null = csv ? "" : "\\N";
-  bool escapeGiven = false;
-  for (const sql::CopyOption& option : copy.options) {
-    const std::string& value = option.value;
-    if (option.name == "delimiter" && value.size() == 1) {
-      layout.delimiter = value[0];
-    } else if (option.name == "null") {
-      layout.null = value;
-    } else if (option.name == "quote" && value.size() == 1) {
-      layout.quote = value[0];
-    } else if (option.name == "escape" && value.size() == 1) {
-      layout.escape = value[0];
-      escapeGiven = true;
-    } else if (option.name == "header") {
-      layout.header =
-          value.empty() || value == "true" || value == "on" || value == "1" || value == "match";
-    }
-  }
-  if (!escapeGiven) {
-    layout.escape = layout.quote;
-  }
-  target.copyTable = table;
 }
 
 shardmap::ShardIndex ClientSession::anyShard() const {
