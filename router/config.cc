@@ -61,6 +61,30 @@ constexpr std::array<EnumName<BackendTls>, 4> kBackendTlsModes{{
 
 constexpr std::array<std::string_view, 5> kLogLevels{"trace", "debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 2> kNodeRoles{"primary", "replica"};
+constexpr int64_t kMaxWeight = 1000;
+constexpr int64_t kMaxLagBytes = int64_t{1} << 50;
+
+using replication::ReadPolicy;
+
+constexpr std::array<EnumName<ReadPolicy>, 6> kReadPolicies{{
+    {"primary", ReadPolicy::Primary},
+    {"round_robin", ReadPolicy::RoundRobin},
+    {"random", ReadPolicy::Random},
+    {"least_connections", ReadPolicy::LeastConnections},
+    {"weighted", ReadPolicy::Weighted},
+    {"client_hash", ReadPolicy::ClientHash},
+}};
+
+constexpr std::array<EnumName<ReadYourWrites>, 3> kReadYourWrites{{
+    {"off", ReadYourWrites::Off},
+    {"session", ReadYourWrites::Session},
+    {"user", ReadYourWrites::User},
+}};
+
+constexpr std::array<EnumName<ClientHashOf>, 2> kClientHashes{{
+    {"address", ClientHashOf::Address},
+    {"user", ClientHashOf::User},
+}};
 
 std::string_view typeName(toml::node_type type) {
   switch (type) {
@@ -481,6 +505,47 @@ Scope elementScope(const toml::array& array, std::string_view name, size_t index
   return Scope{array[index].as_table(), std::string(name) + "[" + std::to_string(index) + "]"};
 }
 
+void parseReadRule(Reader& reader, const Scope& scope, replication::ReadRule* rule) {
+  reader.readEnum(scope, "policy", kReadPolicies, &rule->policy);
+  reader.readBool(scope, "include_primary", &rule->includePrimary);
+}
+
+void parseReads(Reader& reader, const Scope& scope, ReadsConfig* reads) {
+  reader.rejectUnknownKeys(scope, {"policy", "include_primary", "client_hash", "read_your_writes",
+                                   "max_lag_bytes", "max_lag_ms", "override"});
+  parseReadRule(reader, scope, &reads->rule);
+  reader.readEnum(scope, "client_hash", kClientHashes, &reads->clientHash);
+  reader.readEnum(scope, "read_your_writes", kReadYourWrites, &reads->readYourWrites);
+  reader.readInt(scope, "max_lag_bytes", 0, kMaxLagBytes, &reads->maxLagBytes);
+  reader.readMillis(scope, "max_lag_ms", 0, &reads->maxLag);
+  const toml::array* array = reader.readTableArray(scope, "override");
+  for (size_t i = 0; array != nullptr && i < array->size(); ++i) {
+    Scope element = elementScope(*array, scope.key("override"), i);
+    reader.rejectUnknownKeys(element, {"shard", "database", "policy", "include_primary"});
+    ReadOverride entry;
+    entry.rule = reads->rule;
+    reader.readString(element, "shard", Presence::Optional, &entry.shard);
+    reader.readString(element, "database", Presence::Optional, &entry.database);
+    parseReadRule(reader, element, &entry.rule);
+    if (entry.shard.empty() && entry.database.empty()) {
+      reader.fail(reader.lineOf(element, "shard"), element.key("shard"),
+                  "an override names a shard, a database or both");
+    }
+    reads->overrides.push_back(std::move(entry));
+  }
+}
+
+void parseHealth(Reader& reader, const Scope& scope, HealthConfig* health) {
+  reader.rejectUnknownKeys(scope,
+                           {"interval_ms", "timeout_ms", "ban_ms", "user", "password", "database"});
+  reader.readMillis(scope, "interval_ms", 10, &health->interval);
+  reader.readMillis(scope, "timeout_ms", 10, &health->timeout);
+  reader.readMillis(scope, "ban_ms", 0, &health->ban);
+  reader.readString(scope, "user", Presence::Optional, &health->user);
+  reader.readString(scope, "password", Presence::Optional, &health->password);
+  reader.readString(scope, "database", Presence::Optional, &health->database);
+}
+
 // Remembers where each name was first defined; a second definition is an error.
 void checkUniqueName(Reader& reader, const Scope& scope, std::string_view kind,
                      const std::string& name, std::map<std::string, uint32_t>* firstLines) {
@@ -518,7 +583,7 @@ void parseUsers(Reader& reader, const Scope& root, std::vector<UserConfig>* user
 }
 
 NodeConfig parseNode(Reader& reader, const Scope& scope) {
-  reader.rejectUnknownKeys(scope, {"name", "shard", "role", "host", "port"});
+  reader.rejectUnknownKeys(scope, {"name", "shard", "role", "host", "port", "weight"});
   NodeConfig node;
   reader.readString(scope, "name", Presence::Required, &node.name);
   reader.readString(scope, "shard", Presence::Required, &node.shard);
@@ -526,6 +591,7 @@ NodeConfig parseNode(Reader& reader, const Scope& scope) {
                     &node.role);
   reader.readString(scope, "host", Presence::Required, &node.host);
   reader.readInt(scope, "port", 1, kMaxPort, &node.port);
+  reader.readInt(scope, "weight", 1, kMaxWeight, &node.weight);
   if (!node.isUnixSocket() && node.host.find('/') != std::string::npos) {
     reader.fail(reader.lineOf(scope, "host"), scope.key("host"),
                 "must be a host name, an IP address or an absolute directory");
@@ -576,6 +642,7 @@ void parseNodes(Reader& reader, const Scope& root, std::vector<NodeConfig>* node
     Scope scope = elementScope(*array, "nodes", i);
     NodeConfig node = parseNode(reader, scope);
     checkUniqueName(reader, scope, "node", node.name, &firstLines);
+    node.index = nodes->size();
     nodes->push_back(std::move(node));
   }
   checkPrimaries(reader, *array, *nodes);
@@ -586,7 +653,7 @@ void parseRoot(Reader& reader, const toml::table& table, Config* config) {
   // sharding, shards and tables hold the shard map, which shardmap/config_store.cc reads.
   reader.rejectUnknownKeys(
       root, {"workers", "max_message_bytes", "listen", "tls", "pool", "timeouts", "log", "users",
-             "nodes", "routing", "sharding", "shards", "tables"});
+             "nodes", "routing", "reads", "health", "sharding", "shards", "tables"});
   reader.readInt(root, "workers", 1, kMaxWorkers, &config->workers);
   reader.readInt(root, "max_message_bytes", kMinMessageBytes, kMaxMessageBytes,
                  &config->maxMessageBytes);
@@ -608,8 +675,20 @@ void parseRoot(Reader& reader, const toml::table& table, Config* config) {
   if (std::optional<Scope> scope = reader.readTable(root, "routing")) {
     parseRouting(reader, *scope, &config->routing);
   }
+  if (std::optional<Scope> scope = reader.readTable(root, "reads")) {
+    parseReads(reader, *scope, &config->reads);
+  }
+  if (std::optional<Scope> scope = reader.readTable(root, "health")) {
+    parseHealth(reader, *scope, &config->health);
+  }
   parseUsers(reader, root, &config->users);
   parseNodes(reader, root, &config->nodes);
+  if (!config->health.user.empty() && config->findUser(config->health.user) == nullptr &&
+      config->health.password.empty()) {
+    Scope health{root.table->get("health")->as_table(), "health"};
+    reader.fail(reader.lineOf(health, "password"), health.key("password"),
+                "is required when health.user is not one of [[users]]");
+  }
 }
 
 ConfigResult parseDocument(const std::string& text, const std::string& path) {
@@ -641,6 +720,18 @@ const UserConfig* Config::findUser(const std::string& name) const {
     }
   }
   return nullptr;
+}
+
+const replication::ReadRule& ReadsConfig::ruleFor(std::string_view shard,
+                                                  std::string_view database) const {
+  for (const ReadOverride& entry : overrides) {
+    bool shardFits = entry.shard.empty() || entry.shard == shard;
+    bool databaseFits = entry.database.empty() || entry.database == database;
+    if (shardFits && databaseFits) {
+      return entry.rule;
+    }
+  }
+  return rule;
 }
 
 const NodeConfig* Config::primaryOf(const std::string& shard) const {

@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "replication/read_balancer.h"
+
 namespace shardline {
 
 using Millis = std::chrono::milliseconds;
@@ -53,6 +55,8 @@ struct NodeConfig {
   std::string role;   // "primary" or "replica"
   std::string host;   // TCP host, or a directory for a Unix socket
   uint16_t port = 5432;
+  uint32_t weight = 1;  // share of reads under the weighted policy
+  size_t index = 0;     // position in Config::nodes
   bool isUnixSocket() const { return !host.empty() && host.front() == '/'; }
 };
 
@@ -84,6 +88,45 @@ struct RoutingConfig {
   bool allowMultishardWrites = false;
 };
 
+// Whose writes a read must see.
+enum class ReadYourWrites {
+  Off,      // none: a read may go to any replica within the lag limit
+  Session,  // the client's own: its reads see what it committed (the default)
+  User,     // every connection of the same user through this router
+};
+
+// What a client hash is taken of, for the client_hash read policy.
+enum class ClientHashOf { Address, User };
+
+// A read policy for reads of one shard and/or one database.
+struct ReadOverride {
+  std::string shard;     // empty: every shard
+  std::string database;  // empty: every database
+  replication::ReadRule rule;
+};
+
+struct ReadsConfig {
+  replication::ReadRule rule;  // policy and include_primary, unless an override matches
+  ClientHashOf clientHash = ClientHashOf::Address;
+  ReadYourWrites readYourWrites = ReadYourWrites::Session;
+  int64_t maxLagBytes = 0;  // a replica further behind gets no reads; 0: no limit
+  Millis maxLag{0};         // the same in time; 0: no limit
+  std::vector<ReadOverride> overrides;
+
+  // The rule for reads of `shard` in `database`: the first override matching both.
+  const replication::ReadRule& ruleFor(std::string_view shard, std::string_view database) const;
+};
+
+// How the router checks its nodes.
+struct HealthConfig {
+  Millis interval{500};  // between two checks of a node
+  Millis timeout{2000};  // a check slower than this fails
+  Millis ban{1000};      // a node that failed gets no reads or writes for at least this long
+  std::string user;      // empty: the first [[users]] entry
+  std::string password;  // empty: that user's backend_password
+  std::string database = "postgres";
+};
+
 struct Config {
   std::string path;  // the file this was loaded from
   int workers = 1;
@@ -95,6 +138,8 @@ struct Config {
   TimeoutConfig timeouts;
   LogConfig log;
   RoutingConfig routing;
+  ReadsConfig reads;
+  HealthConfig health;
   uint32_t maxMessageBytes = 64 * 1024 * 1024;  // larger client messages are refused
 
   const UserConfig* findUser(const std::string& name) const;

@@ -5,6 +5,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include <array>
 #include <filesystem>
 #include <functional>
 #include <future>
@@ -50,17 +51,20 @@ void CancelRegistry::cancel(int32_t pid, int32_t secret) {
 
 Worker::Worker(int index, const Config& config, const shardmap::ShardMap& map, int workers,
                asio::ssl::context* serverTls, asio::ssl::context* backendTls,
-               CancelRegistry& cancels, std::atomic<uint64_t>& ddlGeneration)
+               CancelRegistry& cancels, std::atomic<uint64_t>& ddlGeneration,
+               replication::ClusterStatus& status)
     : index_(index),
       config_(config),
       map_(map),
       routes_(map.shards().size() > 1 && !map.tables().empty()),
-      pools_(config, workers, backendTls),
+      status_(status),
+      balancer_(status),
+      pools_(config, workers, backendTls, status),
       serverTls_(serverTls),
       cancels_(cancels),
       ddlGeneration_(ddlGeneration) {
-  for (const shardmap::Shard& shard : map.shards()) {
-    primaries_.push_back(config.primaryOf(shard.name));
+  for (size_t shard = 0; shard < status.shardCount(); ++shard) {
+    routes_ = routes_ || status.hasReplicas(shard);
   }
 }
 
@@ -95,8 +99,66 @@ awaitable<void> Worker::janitor() {
   }
 }
 
+namespace {
+
+// The nodes as the health monitor sees them: shard by index in the map.
+std::vector<replication::NodeSpec> nodeSpecs(const Config& config, const shardmap::ShardMap& map) {
+  std::vector<replication::NodeSpec> specs;
+  for (const NodeConfig& node : config.nodes) {
+    replication::NodeSpec spec;
+    spec.name = node.name;
+    for (size_t i = 0; i < map.shards().size(); ++i) {
+      if (map.shards()[i].name == node.shard) {
+        spec.shard = i;
+      }
+    }
+    spec.configured =
+        node.role == "primary" ? replication::NodeRole::Primary : replication::NodeRole::Replica;
+    spec.host = node.host;
+    spec.port = node.port;
+    spec.weight = node.weight;
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+replication::MonitorConfig monitorConfig(const Config& config, size_t shards) {
+  replication::MonitorConfig out;
+  out.interval = config.health.interval;
+  out.timeout = config.health.timeout;
+  out.ban = config.health.ban;
+  out.lagLimits.assign(shards, {config.reads.maxLagBytes, config.reads.maxLag.count()});
+  const UserConfig* user = config.health.user.empty()
+                               ? (config.users.empty() ? nullptr : &config.users.front())
+                               : config.findUser(config.health.user);
+  std::string name = config.health.user.empty() && user != nullptr ? user->name : config.health.user;
+  std::string password = config.health.password;
+  if (password.empty() && user != nullptr) {
+    password = user->backendPassword;
+  }
+  static constexpr std::array<std::string_view, 4> kSslModes = {"disable", "prefer", "require",
+                                                                "verify-full"};
+  out.login = {{"user", name},
+               {"dbname", config.health.database},
+               {"sslmode", std::string(kSslModes[size_t(config.pool.tls)])},
+               {"connect_timeout", std::to_string(std::max<int64_t>(
+                                       1, config.health.timeout.count() / 1000))}};
+  if (!password.empty()) {
+    out.login.emplace_back("password", password);
+  }
+  if (!config.pool.tlsRootCert.empty()) {
+    out.login.emplace_back("sslrootcert", config.pool.tlsRootCert);
+  }
+  return out;
+}
+
+}  // namespace
+
 Server::Server(Config config, std::shared_ptr<const shardmap::ShardMap> map)
-    : config_(std::move(config)), map_(std::move(map)) {}
+    : config_(std::move(config)), map_(std::move(map)) {
+  status_ = std::make_unique<replication::ClusterStatus>(
+      nodeSpecs(config_, *map_), map_->shards().size(), config_.users.size());
+}
 
 Server::~Server() {
   if (!unixPath_.empty()) {
@@ -141,9 +203,13 @@ std::string Server::start() {
   int count = config_.workers;
   for (int i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<Worker>(i, config_, *map_, count, serverTls_.get(),
-                                                backendTls_.get(), cancels_, ddlGeneration_));
+                                                backendTls_.get(), cancels_, ddlGeneration_,
+                                                *status_));
     workers_.back()->start();
   }
+  monitor_ = std::make_unique<replication::HealthMonitor>(
+      *status_, monitorConfig(config_, map_->shards().size()));
+  monitor_->start();
   if (tcp_) {
     asio::co_spawn(acceptIo_, acceptTcp(*tcp_), asio::detached);
     spdlog::info("listening on {}:{}", config_.listen.host, config_.listen.port);
@@ -250,6 +316,9 @@ void Server::drain() {
   for (auto& worker : workers_) {
     worker->io().stop();
     worker->join();
+  }
+  if (monitor_) {
+    monitor_->stop();
   }
   spdlog::info("shut down");
 }

@@ -19,6 +19,9 @@
 #include "router/asio.h"
 #include "router/config.h"
 #include "router/pool/pool.h"
+#include "replication/cluster_status.h"
+#include "replication/health_monitor.h"
+#include "replication/read_balancer.h"
 #include "router/sql/plan_cache.h"
 #include "shardmap/map.h"
 
@@ -54,16 +57,23 @@ class Worker {
  public:
   Worker(int index, const Config& config, const shardmap::ShardMap& map, int workers,
          asio::ssl::context* serverTls, asio::ssl::context* backendTls, CancelRegistry& cancels,
-         std::atomic<uint64_t>& ddlGeneration);
+         std::atomic<uint64_t>& ddlGeneration, replication::ClusterStatus& status);
 
   asio::io_context& io() { return io_; }
   const Config& config() const { return config_; }
   const shardmap::ShardMap& map() const { return map_; }
-  // Whether statements must be analyzed to pick a shard: the map names tables and has
-  // more than one shard. Otherwise everything goes to the default shard.
+  // Whether statements must be analyzed: to pick a shard (the map names tables and has more
+  // than one shard), or to send reads to replicas. Otherwise everything goes to the default
+  // shard's primary.
   bool routes() const { return routes_; }
-  // The primary node of a shard of the map.
-  const NodeConfig& primaryOf(shardmap::ShardIndex shard) const { return *primaries_[shard]; }
+  // The node that takes a shard's writes now, or null while none is reachable.
+  const NodeConfig* primaryOf(shardmap::ShardIndex shard) const {
+    int node = status_.primaryOf(shard);
+    return node < 0 ? nullptr : &config_.nodes[size_t(node)];
+  }
+  const NodeConfig& node(size_t index) const { return config_.nodes[index]; }
+  replication::ClusterStatus& status() { return status_; }
+  replication::ReadBalancer& balancer() { return balancer_; }
   sql::PlanCache& plans() { return plans_; }
   // Column names of sharded tables in catalog order, learnt from Postgres to route INSERTs
   // without a column list; cleared when DDL passes through this worker.
@@ -99,7 +109,8 @@ class Worker {
   const Config& config_;
   const shardmap::ShardMap& map_;
   bool routes_;
-  std::vector<const NodeConfig*> primaries_;  // by shard index
+  replication::ClusterStatus& status_;  // the server's
+  replication::ReadBalancer balancer_;
   sql::PlanCache plans_;
   std::map<shardmap::QualifiedName, std::vector<std::string>> tableColumns_;
   uint64_t columnsGeneration_ = 0;
@@ -141,6 +152,8 @@ class Server {
   std::string unixPath_;
   std::atomic<uint64_t> nextId_{1};
   std::atomic<uint64_t> ddlGeneration_{0};  // counts DDL seen by any worker
+  std::unique_ptr<replication::ClusterStatus> status_;
+  std::unique_ptr<replication::HealthMonitor> monitor_;
   size_t nextWorker_ = 0;
 };
 

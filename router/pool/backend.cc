@@ -63,6 +63,8 @@ awaitable<Backend::ConnectResult> Backend::connect(
     result.backend = std::move(backend);
   } catch (const std::exception& e) {
     result.errorBytes = connectError(node, e.what());
+    result.unreachable = true;
+    result.reason = e.what();
   }
   co_return result;
 }

@@ -48,6 +48,10 @@ class Backend {
   struct ConnectResult {
     std::unique_ptr<Backend> backend;
     std::string errorBytes;  // an ErrorResponse to pass to the client when connecting failed
+    // The node could not be reached (refused, timed out, cut), as opposed to refusing the
+    // login: it is ejected from rotation.
+    bool unreachable = false;
+    std::string reason;
   };
 
   // Connects, negotiates TLS as `pool.tls` says, starts up and authenticates.

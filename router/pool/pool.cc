@@ -21,7 +21,7 @@ std::unique_ptr<Backend> Pool::takeIdle(const StartupParameters& startup) {
     // not checked, to keep the hot path free of an extra system call.
     bool checked = now - backend->lastUsed < kCheckIdleAfter || !backend->idleIsBroken();
     if (checked && now - backend->createdAt() < config_.lifetime) {
-      return backend;
+      return handOut(std::move(backend));
     }
     backend->close();
     --stats_.open;
@@ -57,7 +57,7 @@ awaitable<Checkout> Pool::acquire(const StartupParameters& startup, bool queue) 
   co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
   std::erase(waiters_, &waiter);
   if (waiter.backend) {
-    co_return Checkout{std::move(waiter.backend), {}};
+    co_return Checkout{handOut(std::move(waiter.backend)), {}};
   }
   if (waiter.slotFreed) {
     co_return co_await connectNew(startup);
@@ -78,14 +78,23 @@ awaitable<Checkout> Pool::connectNew(const StartupParameters& startup) {
   if (!result.backend) {
     --stats_.open;
     wakeOne();
+    if (result.unreachable) {
+      // Refused, timed out or cut: the node is out of rotation until a check passes.
+      if (node_.healthy.load(std::memory_order_relaxed)) {
+        spdlog::warn("node={} unreachable, out of rotation: {}", key_.node->name,
+                     result.reason);
+      }
+      status_.eject(key_.node->index, ban_);
+    }
     co_return Checkout{nullptr, std::move(result.errorBytes)};
   }
   spdlog::debug("pool node={} db={} user={}: opened backend pid {}", key_.node->name, key_.database,
                 key_.user->name, result.backend->pid());
-  co_return Checkout{std::move(result.backend), {}};
+  co_return Checkout{handOut(std::move(result.backend)), {}};
 }
 
 void Pool::release(std::unique_ptr<Backend> backend) {
+  node_.active.fetch_sub(1, std::memory_order_relaxed);
   backend->lastUsed = Clock::now();
   while (!waiters_.empty()) {
     Waiter* waiter = waiters_.front();
@@ -94,7 +103,7 @@ void Pool::release(std::unique_ptr<Backend> backend) {
       continue;
     }
     if (*waiter->startup == backend->startupParameters()) {
-      waiter->backend = std::move(backend);
+      waiter->backend = std::move(backend);  // counted again when the waiter takes it
     } else {
       // The waiter needs other startup parameters: it opens its own backend.
       backend->close();
@@ -108,6 +117,7 @@ void Pool::release(std::unique_ptr<Backend> backend) {
 }
 
 void Pool::discard(std::unique_ptr<Backend> backend) {
+  node_.active.fetch_sub(1, std::memory_order_relaxed);
   backend->close();
   backend.reset();
   --stats_.open;
@@ -159,7 +169,8 @@ Pool& PoolSet::get(const NodeConfig& node, const std::string& database, const Us
   auto it = pools_.find(name);
   if (it == pools_.end()) {
     int share = std::max(1, config_.pool.maxSize / workers_);
-    auto pool = std::make_unique<Pool>(PoolKey{&node, database, &user}, config_.pool, share, tls_);
+    auto pool = std::make_unique<Pool>(PoolKey{&node, database, &user}, config_.pool, share, tls_,
+                                       status_.node(node.index), status_, config_.health.ban);
     it = pools_.emplace(std::move(name), std::move(pool)).first;
   }
   return *it->second;

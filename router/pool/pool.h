@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "replication/cluster_status.h"
 #include "router/pool/backend.h"
 
 namespace shardline::pool {
@@ -36,8 +37,17 @@ struct PoolStats {
 
 class Pool {
  public:
-  Pool(PoolKey key, const PoolConfig& config, int maxSize, asio::ssl::context* tls)
-      : key_(std::move(key)), config_(config), max_(maxSize), tls_(tls) {}
+  // `node` is the node's shared state: the pool counts its backends in use there and ejects
+  // the node when it cannot be reached.
+  Pool(PoolKey key, const PoolConfig& config, int maxSize, asio::ssl::context* tls,
+       replication::NodeStatus& node, replication::ClusterStatus& status, Millis ban)
+      : key_(std::move(key)),
+        config_(config),
+        max_(maxSize),
+        tls_(tls),
+        node_(node),
+        status_(status),
+        ban_(ban) {}
 
   // A backend opened with `startup` parameters for a client, waiting up to the
   // checkout timeout for one. Backends opened with other parameters are closed
@@ -69,6 +79,10 @@ class Pool {
 
   awaitable<Checkout> connectNew(const StartupParameters& startup);
   bool wakeOne();
+  std::unique_ptr<Backend> handOut(std::unique_ptr<Backend> backend) {
+    node_.active.fetch_add(1, std::memory_order_relaxed);
+    return backend;
+  }
 
   PoolKey key_;
   const PoolConfig& config_;
@@ -77,13 +91,17 @@ class Pool {
   std::vector<std::unique_ptr<Backend>> idle_;
   std::deque<Waiter*> waiters_;
   PoolStats stats_;
+  replication::NodeStatus& node_;
+  replication::ClusterStatus& status_;
+  Millis ban_;
 };
 
 // All pools of one worker, by (node, database, user).
 class PoolSet {
  public:
-  PoolSet(const Config& config, int workers, asio::ssl::context* tls)
-      : config_(config), workers_(workers), tls_(tls) {}
+  PoolSet(const Config& config, int workers, asio::ssl::context* tls,
+          replication::ClusterStatus& status)
+      : config_(config), workers_(workers), tls_(tls), status_(status) {}
   Pool& get(const NodeConfig& node, const std::string& database, const UserConfig& user);
   void prune(Clock::time_point now);
   void closeIdle();
@@ -98,6 +116,7 @@ class PoolSet {
   const Config& config_;
   int workers_;
   asio::ssl::context* tls_;
+  replication::ClusterStatus& status_;
   std::unordered_map<std::string, std::unique_ptr<Pool>> pools_;
 };
 

@@ -298,6 +298,12 @@ std::optional<Route> fromHints(const ShardMap& map, const RouteInput& in,
     return fail(kBadHint, in.hints.error);
   }
   for (const auto& hint : in.hints.items) {
+    if (hint.key == "role" && hint.value != "primary" && hint.value != "replica") {
+      return fail(kBadHint, "shardline hint role=" + hint.value + " names no role: use "
+                            "role=primary or role=replica");
+    }
+  }
+  for (const auto& hint : in.hints.items) {
     const std::string& name = hint.key;
     const std::string& value = hint.value;
     if (name == "shard") {

@@ -25,7 +25,8 @@ bool startsWith(std::string_view text, std::string_view prefix) {
 
 }  // namespace
 
-awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wait) {
+awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wait,
+                                             std::string* failure) {
   while (releasing_) {
     co_await waitSignal(pumpDone_);
   }
@@ -34,7 +35,15 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wai
   }
   if (pool_ == nullptr) {
     shard_ = worker_.map().defaultShard();
-    pool_ = &worker_.pools().get(worker_.primaryOf(shard_), database_, *user_);
+    const NodeConfig* primary = worker_.primaryOf(shard_);
+    if (primary == nullptr) {
+      std::string error;
+      worker_.status();  // no primary: nodeFor words the error
+      nodeFor(shard_, NodeNeed::Primary, 0, error);
+      reportFailure(std::move(error), failureReply);
+      co_return false;
+    }
+    pool_ = &worker_.pools().get(*primary, database_, *user_);
   }
   pool::Checkout checkout = co_await pool_->acquire(startupSettings_, wait == BackendWait::Queue);
   if (!checkout.backend && checkout.errorBytes.empty()) {
@@ -46,16 +55,24 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wai
     error = co_await restoreState(false);
   }
   if (!error.empty()) {
-    out_.append(error);
-    if (failureReply == Reply::Query) {
-      wire::appendReadyForQuery(out_, txStatus_);
+    if (failure != nullptr) {
+      *failure = std::move(error);
     } else {
-      skipToSync_ = true;
+      reportFailure(std::move(error), failureReply);
     }
     co_return false;
   }
   startPump();
   co_return true;
+}
+
+void ClientSession::reportFailure(std::string errorBytes, Reply failureReply) {
+  out_.append(errorBytes);
+  if (failureReply == Reply::Query) {
+    wire::appendReadyForQuery(out_, txStatus_);
+  } else {
+    skipToSync_ = true;
+  }
 }
 
 // The common case without suspending: a backend is attached already, or an
@@ -441,6 +458,11 @@ awaitable<void> ClientSession::releaseBackend() {
     settingsTouched_ = false;
   }
   spdlog::debug("{} released backend pid {}", prefix_, backend_->pid());
+  if (wrote_) {
+    noteWrite(shard_);  // acknowledged: the client's reads must see it from now on
+    wrote_ = false;
+  }
+  onReplica_ = false;
   pool_->release(std::move(backend_));
   releasing_ = false;
   if (closeRequested_) {

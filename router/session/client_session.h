@@ -24,6 +24,7 @@
 #include "router/sql/plan_cache.h"
 #include "router/wire/copy_rows.h"
 #include "router/wire/message.h"
+#include "replication/read_balancer.h"
 #include "shardmap/map.h"
 
 namespace shardline {
@@ -90,6 +91,19 @@ enum class BackendWait {
   OnlyIfFree,  // attach only if a backend is idle or can be opened now
 };
 
+// Which of a shard's nodes a statement may run on.
+enum class NodeNeed : uint8_t {
+  Primary,  // it may write or lock, or its transaction may
+  Read,     // a reader by the read policy, fresh enough for the client's own writes
+  Replica,  // a reader, as a role=replica hint asks, whatever the client wrote
+};
+
+// A write the client committed on a shard, for read-your-writes.
+struct WriteMark {
+  int64_t at = 0;             // when it was acknowledged (replication::nowNanos)
+  replication::Lsn lsn = 0;   // a primary position sampled after `at`; 0 until known
+};
+
 // Where a client's statement runs, as routing decided it.
 struct Target {
   enum class Kind : uint8_t {
@@ -121,6 +135,11 @@ struct Target {
   Control control = Control::None;
   bool copies = false;   // Shards: each holds the same rows, so counts are not summed
   bool reads = true;     // every statement is read-only
+  bool readOnly = false;      // Begin, SET TRANSACTION: declares the transaction READ ONLY
+  bool readWrite = false;     // ... or READ WRITE
+  bool setTransaction = false;  // a lone SET TRANSACTION
+  bool toPrimary = false;     // a role=primary hint
+  bool toReplica = false;     // a role=replica hint
   bool single = true;    // one statement
   std::string_view tag;  // Control's CommandComplete tag: "BEGIN", "COMMIT", ...
   std::string reply;     // Setting: the router's answer, up to ReadyForQuery
@@ -265,7 +284,23 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void addSessionHints(sql::Hints& hints) const;
   // Attaches a backend of `shard`, leaving the current one when nothing ties the client to
   // it, and sends a deferred BEGIN first.
-  awaitable<ShardMove> useShard(shardmap::ShardIndex shard, Reply failureReply);
+  awaitable<ShardMove> useShard(shardmap::ShardIndex shard, Reply failureReply,
+                                NodeNeed need = NodeNeed::Primary);
+  // Nodes (node_choice.cc): which node of a shard serves a statement.
+  NodeNeed needOf(const Target& target) const;
+  // The node for `need` on `shard`, skipping the shard's nodes whose bit (by position in the
+  // shard's node list) is set in `excluded`; null with `error` set when none can serve.
+  const NodeConfig* nodeFor(shardmap::ShardIndex shard, NodeNeed need, uint64_t excluded,
+                            std::string& error);
+  replication::Freshness freshness(shardmap::ShardIndex shard);
+  uint64_t clientHash();
+  // Records that a write of this client's was acknowledged on `shard`.
+  void noteWrite(shardmap::ShardIndex shard);
+  // Attaches a backend of the node routing picks, trying another reader when one cannot be
+  // reached. False when none could be attached; the client then has the error.
+  awaitable<bool> attachOnShard(shardmap::ShardIndex shard, NodeNeed need, Reply failureReply);
+  // A SET TRANSACTION right after a BEGIN the router answered joins that BEGIN; true then.
+  bool deferSetTransaction(const Target& target, std::string_view query);
   awaitable<bool> leaveBackend();
   awaitable<void> settleBackend();
   awaitable<bool> loadColumns(const shardmap::QualifiedName& table);
@@ -301,8 +336,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<void> scatter(const std::vector<shardmap::ShardIndex>& shards, ScatterMode mode,
                           const ScatterBuild& build);
   void gatherForScatter(const wire::Frame& frame);
+  // `reads`: the statement only reads, so each shard's reader may serve it.
   awaitable<std::string> acquireLegs(std::vector<Leg>& legs,
-                                     const std::vector<shardmap::ShardIndex>& shards);
+                                     const std::vector<shardmap::ShardIndex>& shards, bool reads);
   awaitable<void> readLeg(Leg& leg, char until);
   awaitable<void> refuseCopyIn(Leg& leg);
   void releaseLegs(std::vector<Leg>& legs);
@@ -316,7 +352,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void routeCopyRow(CopySplit& split, const wire::CopyRow& row);
 
   // Backend attachment and the pump (backend_link.cc).
-  awaitable<bool> ensureBackend(Reply failureReply, BackendWait wait = BackendWait::Queue);
+  // With `failure` given, an error is stored there instead of being sent to the client.
+  awaitable<bool> ensureBackend(Reply failureReply, BackendWait wait = BackendWait::Queue,
+                                std::string* failure = nullptr);
+  void reportFailure(std::string errorBytes, Reply failureReply);
   bool attachNow();
   void startPump();
   awaitable<void> pump();
@@ -384,7 +423,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool pipelineBound_ = false;   // a Bind of this pipeline went to the backend
   bool pipelineFailed_ = false;  // the backend reported an error since the client's last Sync
   // A BEGIN the router answered itself: sent ahead of the first statement that picks a shard.
+  // Query messages, a SET TRANSACTION that followed the BEGIN included.
   std::string deferredBegin_;
+  bool deferredReadOnly_ = false;  // the deferred transaction is READ ONLY
+  bool onReplica_ = false;         // the attached backend is a replica's
+  bool wrote_ = false;             // a statement that may write went to the attached backend
+  uint64_t clientHash_ = 0;        // for the client_hash read policy; 0 until computed
+  std::unique_ptr<WriteMark[]> writeMarks_;  // by shard; allocated at the first write
   // Portals of BEGIN/COMMIT/ROLLBACK the router answered itself: their tag.
   std::unordered_map<std::string, std::string_view> controlPortals_;
   std::unique_ptr<ScatterPipeline> scatter_;

@@ -100,7 +100,7 @@ awaitable<void> ClientSession::startCopySplit(std::string_view queryBytes, const
   auto split = std::make_unique<CopySplit>(target.copyLayout);
   split->table = target.copyTable;
   split->tableName = target.copyTable->name.toString();
-  std::string error = co_await acquireLegs(split->legs, target.shards);
+  std::string error = co_await acquireLegs(split->legs, target.shards, false);
   if (!error.empty()) {
     wire::appendReadyForQuery(error, txStatus_);
     synthetic(std::move(error));

@@ -58,6 +58,13 @@ std::vector<route::Parameter> bindParameters(std::string_view rest, std::string_
 
 // A statement that opens or ends a transaction and may be answered without a backend.
 void noteControl(const sql::Analysis& analysis, Target& target) {
+  if (analysis.kind == sql::StatementKind::Set &&
+      analysis.setting.action == sql::SettingAction::SetMulti &&
+      analysis.setting.name == "transaction") {
+    target.setTransaction = true;
+  }
+  target.readOnly = analysis.transaction.access == sql::AccessMode::ReadOnly;
+  target.readWrite = analysis.transaction.access == sql::AccessMode::ReadWrite;
   if (analysis.kind != sql::StatementKind::Transaction || analysis.transaction.chain) {
     return;
   }
@@ -264,6 +271,10 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
                             path};
     target.reads = target.reads && analyzed.analysis->readOnly;
     target.single = statements.size() == 1;
+    if (const std::string* role = analyzed.hints.find("role")) {
+      target.toPrimary = target.toPrimary || *role == "primary";
+      target.toReplica = target.toReplica || *role == "replica";
+    }
     size_t offset = size_t(statement.data() - text.data());
     addRoute(map, route::decide(map, input), statements.size(), text, offset, target);
     const sql::Analysis& analysis = *analyzed.analysis;
@@ -290,7 +301,14 @@ void ClientSession::startDeferredTransaction() {
     return;
   }
   toBackend_.append(deferredBegin_);
-  enqueue(Reply::HiddenQuery);
+  for (size_t at = 0; at + 5 <= deferredBegin_.size();) {
+    enqueue(Reply::HiddenQuery);  // the BEGIN, and a SET TRANSACTION that joined it
+    uint32_t length = (uint32_t(uint8_t(deferredBegin_[at + 1])) << 24) |
+                      (uint32_t(uint8_t(deferredBegin_[at + 2])) << 16) |
+                      (uint32_t(uint8_t(deferredBegin_[at + 3])) << 8) |
+                      uint32_t(uint8_t(deferredBegin_[at + 4]));
+    at += 1 + length;
+  }
   deferredBegin_.clear();
 }
 
@@ -316,18 +334,24 @@ std::string ClientSession::crossShardError(const Target& target) const {
                                                ": a transaction stays on one shard");
 }
 
-awaitable<ShardMove> ClientSession::useShard(shardmap::ShardIndex shard, Reply failureReply) {
+awaitable<ShardMove> ClientSession::useShard(shardmap::ShardIndex shard, Reply failureReply,
+                                             NodeNeed need) {
   while (releasing_) {
     co_await waitSignal(pumpDone_);
   }
   if (backend_ && shard_ == shard && !deferredBegin_.empty() && !inPipeline_) {
     startDeferredTransaction();  // the backend only described statements so far
   }
-  if (backend_ && shard_ == shard && deferredBegin_.empty()) {
+  bool wrongNode = need == NodeNeed::Primary && onReplica_;
+  if (backend_ && shard_ == shard && deferredBegin_.empty() && !wrongNode) {
+    wrote_ = wrote_ || need == NodeNeed::Primary;
     co_return ShardMove::Ready;
   }
   if (backend_) {
     bool left = co_await leaveBackend();
+    if (!left && wrongNode && backend_ && shard_ == shard) {
+      co_return ShardMove::Ready;  // a transaction on a replica: Postgres refuses its writes
+    }
     if (!left) {
       co_return backend_ ? ShardMove::Busy : ShardMove::Failed;
     }
@@ -335,17 +359,11 @@ awaitable<ShardMove> ClientSession::useShard(shardmap::ShardIndex shard, Reply f
   if (!backend_ && !deferredBegin_.empty() && shard_ != shard && pinned_) {
     co_return ShardMove::Busy;
   }
-  if (!backend_ && (pool_ == nullptr || shard_ != shard)) {
-    pool_ = &worker_.pools().get(worker_.primaryOf(shard), database_, *user_);
-    shard_ = shard;
-  }
-  bool attached = attachNow();
-  if (!attached) {
-    attached = co_await ensureBackend(failureReply);
-  }
+  bool attached = co_await attachOnShard(shard, need, failureReply);
   if (!attached) {
     co_return ShardMove::Failed;
   }
+  wrote_ = need == NodeNeed::Primary;
   startDeferredTransaction();
   co_return ShardMove::Ready;
 }
@@ -358,7 +376,10 @@ awaitable<ShardMove> ClientSession::useShard(shardmap::ShardIndex shard, Reply f
 awaitable<bool> ClientSession::leaveBackend() {
   bool session = worker_.config().pool.mode == PoolMode::Session;
   bool inTransaction = txStatus_ != 'I' && deferredBegin_.empty();
-  if (session || pinned_ || inTransaction || pipelineBound_) {
+  // A pipeline's reads on a replica may end there with a Sync of the router's own: they
+  // wrote nothing a later write on the primary would need in the same transaction.
+  bool boundWrites = pipelineBound_ && !onReplica_;
+  if (session || pinned_ || inTransaction || boundWrites) {
     co_return false;
   }
   bool pipeline = inPipeline_;
@@ -387,7 +408,11 @@ awaitable<bool> ClientSession::leaveBackend() {
 // schema), on a backend of its own: the client's may be busy. False when it could not.
 awaitable<bool> ClientSession::loadColumns(const shardmap::QualifiedName& table) {
   shardmap::ShardIndex shard = worker_.map().defaultShard();
-  pool::Pool& pool = worker_.pools().get(worker_.primaryOf(shard), database_, *user_);
+  const NodeConfig* primary = worker_.primaryOf(shard);
+  if (primary == nullptr) {
+    co_return false;
+  }
+  pool::Pool& pool = worker_.pools().get(*primary, database_, *user_);
   pool::Checkout checkout = co_await pool.acquire(startupSettings_, true);
   if (!checkout.backend) {
     co_return false;
@@ -489,6 +514,13 @@ awaitable<bool> ClientSession::routeQuery(wire::Frame frame) {
     synthetic(std::move(reply));
     co_return false;
   }
+  if (deferSetTransaction(target, text)) {
+    std::string reply;
+    wire::appendCommandComplete(reply, "SET");
+    wire::appendReadyForQuery(reply, txStatus_);
+    synthetic(std::move(reply));
+    co_return false;
+  }
   bool several = target.kind == Target::Kind::Shards || target.kind == Target::Kind::Split ||
                  target.kind == Target::Kind::CopyIn;
   if (several) {
@@ -514,7 +546,7 @@ awaitable<bool> ClientSession::routeQuery(wire::Frame frame) {
     co_return false;
   }
   ShardIndex shard = target.kind == Target::Kind::Any ? anyShard() : target.shard;
-  ShardMove move = co_await useShard(shard, Reply::Query);
+  ShardMove move = co_await useShard(shard, Reply::Query, needOf(target));
   if (move == ShardMove::Busy) {
     co_await queryError(crossShardError(target));
   }
@@ -539,6 +571,7 @@ bool ClientSession::answerControl(const Target& target, ControlFrom from, std::s
   // The BEGIN, with its options, runs on whichever shard the transaction's first statement
   // picks: Postgres answers it the same way everywhere.
   deferredBegin_ = begin ? std::string(beginQuery) : std::string();
+  deferredReadOnly_ = begin && target.readOnly;
   txStatus_ = begin ? 'T' : 'I';
   if (fromBind) {
     controlPortals_[std::string(portal)] = target.tag;  // its Execute is answered here too
@@ -613,6 +646,12 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement, std::string
     synthetic(std::string(kBindComplete));
     co_return false;
   }
+  if (deferSetTransaction(target, query)) {
+    inPipeline_ = true;
+    controlPortals_[std::string(portal)] = "SET";
+    synthetic(std::string(kBindComplete));
+    co_return false;
+  }
   if (target.kind == Target::Kind::CopyIn) {
     co_await pipelineError(errorResponse(
         route::kNotSupported,
@@ -655,7 +694,7 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement, std::string
     co_return false;
   }
   ShardIndex shard = target.kind == Target::Kind::Any ? anyShard() : target.shard;
-  ShardMove move = co_await useShard(shard, Reply::Bind);
+  ShardMove move = co_await useShard(shard, Reply::Bind, needOf(target));
   if (move == ShardMove::Busy) {
     failInPipeline(crossShardError(target));
   }

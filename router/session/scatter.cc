@@ -220,17 +220,26 @@ awaitable<void> ClientSession::scatterQuery(std::string_view queryBytes, const T
   ++unnamedSeq_;
 }
 
-// Takes a backend of each shard's primary with the client's settings, in shard order so that
-// two clients never wait on each other. Returns an ErrorResponse when one cannot be had; the
-// backends taken are then given back.
+// Takes a backend of each shard's primary (or reader, for a read outside a transaction) with
+// the client's settings, in shard order so that two clients never wait on each other. Returns
+// an ErrorResponse when one cannot be had; the backends taken are then given back.
 awaitable<std::string> ClientSession::acquireLegs(std::vector<Leg>& legs,
-                                                  const std::vector<ShardIndex>& shards) {
+                                                  const std::vector<ShardIndex>& shards,
+                                                  bool reads) {
   legs.resize(shards.size());
   std::string error;
+  Target target;
+  target.reads = reads;
+  NodeNeed need = needOf(target);
   for (size_t i = 0; i < shards.size() && error.empty(); ++i) {
     Leg& leg = legs[i];
     leg.shard = shards[i];
-    leg.pool = &worker_.pools().get(worker_.primaryOf(leg.shard), database_, *user_);
+    const NodeConfig* node = nodeFor(leg.shard, need, 0, error);
+    if (node == nullptr) {
+      break;
+    }
+    leg.writes = need == NodeNeed::Primary;
+    leg.pool = &worker_.pools().get(*node, database_, *user_);
     pool::Checkout checkout = co_await leg.pool->acquire(startupSettings_, true);
     if (!checkout.backend) {
       error = std::move(checkout.errorBytes);
@@ -283,6 +292,9 @@ void ClientSession::releaseLegs(std::vector<Leg>& legs) {
     if (!leg.backend) {
       continue;
     }
+    if (leg.writes) {
+      noteWrite(leg.shard);
+    }
     // A statement prepared here may have failed to prepare: the backend's list of
     // prepared statements is no longer known.
     bool unsure = hasError(leg) && leg.parsesSent > 0;
@@ -300,7 +312,7 @@ awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, Sc
                                        const ScatterBuild& build) {
   std::vector<Leg> legs;
   bool streamed = false;
-  std::string error = co_await acquireLegs(legs, shards);
+  std::string error = co_await acquireLegs(legs, shards, mode.reads);
   if (error.empty()) {
     for (Leg& leg : legs) {
       scatterBackends_.push_back(leg.backend.get());

@@ -27,6 +27,7 @@ struct Leg {
   int hiddenParses = 0;  // leading ParseComplete replies to the router's own Parse
   int parsesSent = 0;
   char status = 'I';
+  bool writes = false;     // on the primary for a statement that may write
   std::string copyBuffer;  // COPY rows gathered for this shard, not yet sent
 };
 
