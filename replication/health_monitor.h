@@ -23,7 +23,7 @@ struct LagLimit {
 };
 
 struct MonitorConfig {
-  std::chrono::milliseconds interval{500};  // between the starts of two checks of a node
+  std::chrono::milliseconds interval{250};  // between the starts of two checks of a node
   std::chrono::milliseconds timeout{2000};  // a check (connecting included) that takes longer fails
   std::chrono::milliseconds ban{1000};      // an ejected node gets no check-in before this
   std::vector<LagLimit> lagLimits;          // by shard

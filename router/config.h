@@ -91,8 +91,8 @@ struct RoutingConfig {
 // Whose writes a read must see.
 enum class ReadYourWrites {
   Off,      // none: a read may go to any replica within the lag limit
-  Session,  // the client's own: its reads see what it committed (the default)
-  User,     // every connection of the same user through this router
+  Session,  // the client's own: its reads see what it committed
+  User,     // every connection of the same user through this router sees it (the default)
 };
 
 // What a client hash is taken of, for the client_hash read policy.
@@ -108,7 +108,7 @@ struct ReadOverride {
 struct ReadsConfig {
   replication::ReadRule rule;  // policy and include_primary, unless an override matches
   ClientHashOf clientHash = ClientHashOf::Address;
-  ReadYourWrites readYourWrites = ReadYourWrites::Session;
+  ReadYourWrites readYourWrites = ReadYourWrites::User;
   int64_t maxLagBytes = 0;  // a replica further behind gets no reads; 0: no limit
   Millis maxLag{0};         // the same in time; 0: no limit
   std::vector<ReadOverride> overrides;
@@ -119,7 +119,7 @@ struct ReadsConfig {
 
 // How the router checks its nodes.
 struct HealthConfig {
-  Millis interval{500};  // between two checks of a node
+  Millis interval{250};  // between two checks of a node
   Millis timeout{2000};  // a check slower than this fails
   Millis ban{1000};      // a node that failed gets no reads or writes for at least this long
   std::string user;      // empty: the first [[users]] entry

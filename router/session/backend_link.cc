@@ -494,6 +494,10 @@ awaitable<void> ClientSession::cleanupOnClose() {
   if (!backend_) {
     co_return;
   }
+  if (wrote_) {
+    noteWrite(shard_);  // the user's next connection must see it
+    wrote_ = false;
+  }
   bool reusable =
       !backend_->broken && pending_.empty() && !inPipeline_ && backend_->reader().empty();
   if (reusable) {

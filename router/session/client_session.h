@@ -135,6 +135,7 @@ struct Target {
   Control control = Control::None;
   bool copies = false;   // Shards: each holds the same rows, so counts are not summed
   bool reads = true;     // every statement is read-only
+  bool writes = false;   // a statement may change data (not SET, SHOW, BEGIN, a read, ...)
   bool readOnly = false;      // Begin, SET TRANSACTION: declares the transaction READ ONLY
   bool readWrite = false;     // ... or READ WRITE
   bool setTransaction = false;  // a lone SET TRANSACTION

@@ -90,6 +90,19 @@ void noteControl(const sql::Analysis& analysis, Target& target) {
   }
 }
 
+// Whether a statement may change data, which its client's later reads must then see.
+bool changesData(const sql::Analysis& analysis) {
+  switch (analysis.kind) {
+    case sql::StatementKind::Set:
+    case sql::StatementKind::Reset:
+    case sql::StatementKind::Show:
+    case sql::StatementKind::Transaction:
+      return false;
+    default:
+      return !analysis.readOnly;
+  }
+}
+
 std::string shardList(const shardmap::ShardMap& map, const std::vector<ShardIndex>& shards) {
   std::string out;
   for (ShardIndex shard : shards) {
@@ -270,6 +283,7 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
                             columns,
                             path};
     target.reads = target.reads && analyzed.analysis->readOnly;
+    target.writes = target.writes || changesData(*analyzed.analysis);
     target.single = statements.size() == 1;
     if (const std::string* role = analyzed.hints.find("role")) {
       target.toPrimary = target.toPrimary || *role == "primary";
@@ -344,7 +358,6 @@ awaitable<ShardMove> ClientSession::useShard(shardmap::ShardIndex shard, Reply f
   }
   bool wrongNode = need == NodeNeed::Primary && onReplica_;
   if (backend_ && shard_ == shard && deferredBegin_.empty() && !wrongNode) {
-    wrote_ = wrote_ || need == NodeNeed::Primary;
     co_return ShardMove::Ready;
   }
   if (backend_) {
@@ -363,7 +376,6 @@ awaitable<ShardMove> ClientSession::useShard(shardmap::ShardIndex shard, Reply f
   if (!attached) {
     co_return ShardMove::Failed;
   }
-  wrote_ = need == NodeNeed::Primary;
   startDeferredTransaction();
   co_return ShardMove::Ready;
 }
@@ -550,6 +562,7 @@ awaitable<bool> ClientSession::routeQuery(wire::Frame frame) {
   if (move == ShardMove::Busy) {
     co_await queryError(crossShardError(target));
   }
+  wrote_ = wrote_ || (move == ShardMove::Ready && target.writes);
   co_return move == ShardMove::Ready;
 }
 
@@ -698,6 +711,7 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement, std::string
   if (move == ShardMove::Busy) {
     failInPipeline(crossShardError(target));
   }
+  wrote_ = wrote_ || (move == ShardMove::Ready && target.writes);
   co_return move == ShardMove::Ready;
 }
 

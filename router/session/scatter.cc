@@ -238,7 +238,7 @@ awaitable<std::string> ClientSession::acquireLegs(std::vector<Leg>& legs,
     if (node == nullptr) {
       break;
     }
-    leg.writes = need == NodeNeed::Primary;
+    leg.writes = !reads;
     leg.pool = &worker_.pools().get(*node, database_, *user_);
     pool::Checkout checkout = co_await leg.pool->acquire(startupSettings_, true);
     if (!checkout.backend) {

@@ -444,3 +444,63 @@ TEST_CASE("the example config at the repository root loads") {
   CHECK(config.nodes[3].port == 15435);
   CHECK_FALSE(config.routing.allowMultishardWrites);
 }
+
+TEST_CASE("reads and health: defaults, values, overrides") {
+  Config defaults = parsed(kNode);
+  CHECK(defaults.reads.rule.policy == replication::ReadPolicy::RoundRobin);
+  CHECK_FALSE(defaults.reads.rule.includePrimary);
+  CHECK(defaults.reads.readYourWrites == ReadYourWrites::User);
+  CHECK(defaults.health.interval == Millis(250));
+  CHECK(defaults.health.database == "postgres");
+  CHECK(defaults.nodes[0].weight == 1);
+
+  Config config = parsed(R"(
+[reads]
+policy = "weighted"
+include_primary = true
+client_hash = "user"
+read_your_writes = "session"
+max_lag_bytes = 1048576
+max_lag_ms = 2500
+[[reads.override]]
+shard = "s1"
+policy = "client_hash"
+[[reads.override]]
+database = "reports"
+policy = "primary"
+[health]
+interval_ms = 250
+timeout_ms = 900
+ban_ms = 3000
+)" + kNode + "weight = 7\n");
+  CHECK(config.reads.rule.policy == replication::ReadPolicy::Weighted);
+  CHECK(config.reads.rule.includePrimary);
+  CHECK(config.reads.clientHash == ClientHashOf::User);
+  CHECK(config.reads.readYourWrites == ReadYourWrites::Session);
+  CHECK(config.reads.maxLagBytes == 1048576);
+  CHECK(config.reads.maxLag == Millis(2500));
+  CHECK(config.health.interval == Millis(250));
+  CHECK(config.health.timeout == Millis(900));
+  CHECK(config.health.ban == Millis(3000));
+  CHECK(config.nodes[0].weight == 7);
+  CHECK(config.reads.ruleFor("s1", "demo").policy == replication::ReadPolicy::ClientHash);
+  // An override keeps the defaults it does not set.
+  CHECK(config.reads.ruleFor("s1", "demo").includePrimary);
+  CHECK(config.reads.ruleFor("s0", "reports").policy == replication::ReadPolicy::Primary);
+  CHECK(config.reads.ruleFor("s0", "demo").policy == replication::ReadPolicy::Weighted);
+}
+
+TEST_CASE("reads and health errors name the file, line and key") {
+  CHECK(errorOf("[reads]\npolicy = \"bogus\"\n" + kNode) ==
+        "t.toml:2: reads.policy: must be one of \"primary\", \"round_robin\", \"random\", "
+        "\"least_connections\", \"weighted\", \"client_hash\" (got \"bogus\")");
+  CHECK(errorOf("[reads]\nread_your_writes = true\n" + kNode).starts_with(
+      "t.toml:2: reads.read_your_writes: "));
+  CHECK(errorOf("[reads]\nmax_lag_ms = -1\n" + kNode).starts_with("t.toml:2: reads.max_lag_ms: "));
+  CHECK(errorOf("[[reads.override]]\npolicy = \"random\"\n" + kNode) ==
+        "t.toml:1: reads.override[0].shard: an override names a shard, a database or both");
+  CHECK(errorOf("[health]\ninterval_ms = 0\n" + kNode).starts_with("t.toml:2: health.interval_ms: "));
+  CHECK(errorOf("[health]\nuser = \"nobody\"\n" + kNode) ==
+        "t.toml:1: health.password: is required when health.user is not one of [[users]]");
+  CHECK(errorOf(kNode + "weight = 0\n").starts_with("t.toml:7: nodes[0].weight: "));
+}
