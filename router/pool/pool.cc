@@ -17,9 +17,12 @@ std::unique_ptr<Backend> Pool::takeIdle(const StartupParameters& startup) {
     std::unique_ptr<Backend> backend = std::move(idle_[i]);
     idle_.erase(idle_.begin() + ptrdiff_t(i));
     auto now = Clock::now();
-    // A backend idle for a while may have been terminated; one just used is
-    // not checked, to keep the hot path free of an extra system call.
-    bool checked = now - backend->lastUsed < kCheckIdleAfter || !backend->idleIsBroken();
+    // A backend idle for a while may have been terminated; one of the primary just used is
+    // not checked, to keep the hot path free of an extra system call. A replica's always is:
+    // a read it cannot serve goes to another node only if nothing was sent to it yet.
+    bool recent = now - backend->lastUsed < kCheckIdleAfter &&
+                  status_.primaryOf(status_.spec(key_.node->index).shard) == int(key_.node->index);
+    bool checked = recent || !backend->idleIsBroken();
     if (checked && now - backend->createdAt() < config_.lifetime) {
       return handOut(std::move(backend));
     }
