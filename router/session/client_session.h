@@ -422,6 +422,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool terminated_ = false;      // the client was told the router is shutting down
   bool copyIn_ = false;          // the backend is in copy-in and ignores Sync
   bool pipelineBound_ = false;   // a Bind of this pipeline went to the backend
+  bool namedPortalBound_ = false;  // ... and one of them made a named portal
   bool pipelineFailed_ = false;  // the backend reported an error since the client's last Sync
   // A BEGIN the router answered itself: sent ahead of the first statement that picks a shard.
   // Query messages, a SET TRANSACTION that followed the BEGIN included.

@@ -252,6 +252,7 @@ awaitable<void> ClientSession::handleBind(wire::Frame frame) {
   }
   enqueue(Reply::Bind);
   pipelineBound_ = true;
+  namedPortalBound_ = namedPortalBound_ || !portal.empty();
   if (bound != nullptr) {
     noteEffects(*bound);
     if (!bound->deallocates.empty() && statements_.count(bound->deallocates) != 0) {
@@ -382,6 +383,7 @@ awaitable<void> ClientSession::handleSync(wire::Frame frame) {
   deallocatePortals_.clear();
   controlPortals_.clear();
   pipelineBound_ = false;
+  namedPortalBound_ = false;
   if (scatter_) {
     co_await runScatterPipeline();
     co_return;

@@ -389,8 +389,9 @@ awaitable<bool> ClientSession::leaveBackend() {
   bool session = worker_.config().pool.mode == PoolMode::Session;
   bool inTransaction = txStatus_ != 'I' && deferredBegin_.empty();
   // A pipeline's reads on a replica may end there with a Sync of the router's own: they
-  // wrote nothing a later write on the primary would need in the same transaction.
-  bool boundWrites = pipelineBound_ && !onReplica_;
+  // wrote nothing a later write on the primary would need in the same transaction. A named
+  // portal would not survive that Sync, so it keeps the pipeline on the replica.
+  bool boundWrites = pipelineBound_ && (!onReplica_ || namedPortalBound_);
   if (session || pinned_ || inTransaction || boundWrites) {
     co_return false;
   }
