@@ -44,6 +44,14 @@ std::string firstLine(const char* text) {
   return end == std::string::npos ? out : out.substr(0, end);
 }
 
+// A login the server refused (a wrong password, an unknown database, no pg_hba.conf line):
+// the node answers, the monitor only cannot see its state. A server that is starting up,
+// shutting down or recovering is down, though.
+bool loginRefused(const std::string& error) {
+  return error.find("FATAL:") != std::string::npos &&
+         error.find("the database system is") == std::string::npos;
+}
+
 std::optional<NodeSample> readSample(PGresult* result) {
   if (PQresultStatus(result) != PGRES_TUPLES_OK || PQntuples(result) != 1 || PQnfields(result) != 3) {
     return std::nullopt;
@@ -257,7 +265,7 @@ int electPrimary(const std::vector<ElectionInput>& nodes, int current, uint32_t 
 struct HealthMonitor::Impl {
   Impl(ClusterStatus& status, MonitorConfig config)
       : status(status), config(std::move(config)), history(status.size()),
-        newestTimeline(status.shardCount(), 0) {
+        newestTimeline(status.shardCount(), 0), refused(status.size(), false) {
     for (size_t i = 0; i < status.size(); ++i) {
       std::vector<std::pair<std::string, std::string>> keywords = this->config.login;
       keywords.emplace_back("host", status.spec(i).host);
@@ -280,6 +288,7 @@ struct HealthMonitor::Impl {
   // Per node, its samples while primary (position, when taken), oldest first.
   std::vector<std::deque<std::pair<Lsn, int64_t>>> history;
   std::vector<uint32_t> newestTimeline;  // by shard: the newest timeline a primary had
+  std::vector<bool> refused;             // by node: its last check's login was refused
 };
 
 HealthMonitor::HealthMonitor(ClusterStatus& status, MonitorConfig config)
@@ -320,6 +329,7 @@ awaitable<void> HealthMonitor::Impl::watch(size_t node) {
 
 void HealthMonitor::Impl::onSample(size_t node, const NodeSample& sample, int64_t startedAt) {
   NodeStatus& st = status.node(node);
+  refused[node] = false;
   const NodeSpec& spec = status.spec(node);
   NodeRole role = sample.inRecovery ? NodeRole::Replica : NodeRole::Primary;
   NodeRole was = st.role.exchange(role, std::memory_order_acq_rel);
@@ -349,6 +359,17 @@ void HealthMonitor::Impl::onSample(size_t node, const NodeSample& sample, int64_
 
 void HealthMonitor::Impl::onFailure(size_t node, const std::string& error) {
   NodeStatus& st = status.node(node);
+  if (loginRefused(error)) {
+    // Ejecting every node because the checks' own login is wrong would stop all traffic:
+    // the node keeps what it had (a replica never checked gets no reads).
+    if (!refused[node]) {
+      spdlog::error("node={} refuses the health check's login, its state is not followed: {}",
+                    status.spec(node).name, error);
+      refused[node] = true;
+    }
+    return;
+  }
+  refused[node] = false;
   bool wasUp = st.healthy.load(std::memory_order_acquire);
   if (wasUp) {
     spdlog::warn("node={} failed its health check, out of rotation: {}", status.spec(node).name,
