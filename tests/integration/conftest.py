@@ -310,3 +310,106 @@ def create_scratch_table(name):
     """(Re)creates table `name` (k text PRIMARY KEY, v int) on s0-primary for demo."""
     superuser_sql(f"DROP TABLE IF EXISTS {name}; CREATE TABLE {name} (k text PRIMARY KEY, v int);"
                   f" GRANT ALL ON {name} TO demo")
+
+
+# The replica topologies: replicas.toml (s0-primary, s0-replica1, s0-replica2), which
+# scripts/test starts and these helpers start when it is not running, and failover.toml
+# (s0-primary, s0-replica1), which its test sets up afresh and may leave broken.
+
+REPLICAS_DIR = os.environ.get("SHARDLINE_REPLICAS_DIR", CLUSTER_DIR + "-replicas")
+FAILOVER_DIR = os.environ.get("SHARDLINE_FAILOVER_DIR", "/var/tmp/shardline-failover")
+TOPOLOGIES = {
+    "replicas": (str(REPO / "scripts" / "topologies" / "replicas.toml"), REPLICAS_DIR),
+    "failover": (str(REPO / "scripts" / "topologies" / "failover.toml"), FAILOVER_DIR),
+}
+
+
+def cluster(topology, *args, timeout=120):
+    """Runs scripts/cluster on a replica topology; raises with its output on failure."""
+    path, base = TOPOLOGIES[topology]
+    command = [str(REPO / "scripts" / "cluster"), "--topology", path, "--base", base, *args]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {out.stdout}{out.stderr}")
+    return out.stdout
+
+
+def topology_nodes(topology, start=True):
+    """The nodes of a replica topology by name (status --json), started first if any is down
+    and `start` says so."""
+    nodes = json.loads(cluster(topology, "status", "--json"))
+    if start and not all(n["running"] for n in nodes):
+        cluster(topology, "start", timeout=300)
+        nodes = json.loads(cluster(topology, "status", "--json"))
+    return {n["name"]: n for n in nodes}
+
+
+def node_sql(node, sql, dbname="demo", timeout=60):
+    """Runs SQL as the postgres superuser over a node's Unix socket (a node of
+    topology_nodes); psql's unaligned, tuples-only output."""
+    result = subprocess.run(
+        ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", node["socket_dir"],
+         "-p", str(node["port"]), "-U", "postgres", "-d", dbname, "-c", sql],
+        capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"psql as postgres on {node['name']} failed: {result.stderr}")
+    return result.stdout
+
+
+def render_replica_config(port, socket_dir, nodes, reads="", health="", weights=None,
+                          workers=1, log_level="info", max_size=10, users=None, extra=""):
+    """A router config over every node of `nodes` (topology_nodes), in its configured role.
+    `reads` and `health` are the bodies of those tables; `weights` maps node names to weights;
+    `extra` is appended as is (for [[reads.override]] tables)."""
+    if users is None:
+        users = [{"name": "demo", "password": DEMO_VERIFIER, "backend_password": "demo"}]
+    lines = [
+        f"workers = {workers}",
+        "[listen]",
+        'host = "127.0.0.1"',
+        f"port = {port}",
+        f'unix_socket_dir = "{socket_dir}"',
+        "[pool]",
+        'mode = "transaction"',
+        f"max_size = {max_size}",
+        "checkout_timeout_ms = 5000",
+        'tls = "disable"',
+        "[log]",
+        f'level = "{log_level}"',
+        "[reads]",
+        reads,
+        "[health]",
+        health,
+    ]
+    for u in users:
+        lines.append("[[users]]")
+        lines += [f'{k} = "{v}"' for k, v in u.items()]
+    for node in nodes.values():
+        lines += [
+            "[[nodes]]",
+            f'name = "{node["name"]}"',
+            f'shard = "{node["shard"]}"',
+            f'role = "{node["role"]}"',
+            f'host = "{node["host"]}"',
+            f"port = {node['port']}",
+        ]
+        if weights and node["name"] in weights:
+            lines.append(f"weight = {weights[node['name']]}")
+    return "\n".join(lines) + "\n" + extra
+
+
+class ReplicaRouter(Router):
+    """A shardline process over a replica topology's nodes; options as render_replica_config."""
+
+    def __init__(self, workdir, nodes, **options):
+        self.port = free_port()
+        self.socket_dir = tempfile.mkdtemp(prefix="sl-sock-")
+        self.config_path = pathlib.Path(workdir) / f"shardline-{self.port}.toml"
+        self.log_path = pathlib.Path(workdir) / f"shardline-{self.port}.log"
+        self.config_path.write_text(
+            render_replica_config(self.port, self.socket_dir, nodes, **options))
+        self.proc = None
+
+    def wait_log(self, text, seconds=10):
+        """Waits until the router's log holds `text`."""
+        wait_for(lambda: text in self.log_text(), seconds, f"{text!r} in {self.log_path}")
