@@ -50,12 +50,15 @@ std::string_view roleName(NodeRole role) {
   return "unknown";
 }
 
-ClusterStatus::ClusterStatus(std::vector<NodeSpec> nodes, size_t shards, size_t users)
+ClusterStatus::ClusterStatus(std::vector<NodeSpec> nodes, std::vector<std::string> shardNames,
+                             size_t users)
     : specs_(std::move(nodes)),
       nodes_(new NodeStatus[specs_.size()]),
-      shardNodes_(shards),
-      primary_(new std::atomic<int>[shards]),
-      userMarks_(new std::atomic<int64_t>[std::max<size_t>(users, 1) * shards]) {
+      shardNames_(std::move(shardNames)),
+      shardNodes_(shardNames_.size()),
+      primary_(new std::atomic<int>[shardNames_.size()]),
+      userMarks_(new std::atomic<int64_t>[std::max<size_t>(users, 1) * shardNames_.size()]) {
+  size_t shards = shardNames_.size();
   for (size_t i = 0; i < shards; ++i) {
     primary_[i].store(-1);
   }

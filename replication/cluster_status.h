@@ -77,11 +77,12 @@ struct NodeStatus {
 
 class ClusterStatus {
  public:
-  // Requires: every spec's shard < shards; each shard has exactly one configured primary.
-  ClusterStatus(std::vector<NodeSpec> nodes, size_t shards, size_t users);
+  // Requires: every spec's shard < shards.size(); each shard has one configured primary.
+  ClusterStatus(std::vector<NodeSpec> nodes, std::vector<std::string> shards, size_t users);
 
   size_t size() const { return specs_.size(); }
   size_t shardCount() const { return shardNodes_.size(); }
+  const std::string& shardName(size_t shard) const { return shardNames_[shard]; }
   const NodeSpec& spec(size_t node) const { return specs_[node]; }
   NodeStatus& node(size_t node) { return nodes_[node]; }
   const NodeStatus& node(size_t node) const { return nodes_[node]; }
@@ -109,6 +110,7 @@ class ClusterStatus {
  private:
   std::vector<NodeSpec> specs_;
   std::unique_ptr<NodeStatus[]> nodes_;
+  std::vector<std::string> shardNames_;
   std::vector<std::vector<size_t>> shardNodes_;
   std::unique_ptr<std::atomic<int>[]> primary_;
   std::unique_ptr<std::atomic<int64_t>[]> userMarks_;  // users x shards

@@ -27,12 +27,15 @@ using ErrorCode = boost::system::error_code;
 
 namespace {
 
-// One round trip tells role, position and timeline. pg_walfile_name names the segment on
-// the timeline WAL is inserted on; it is refused during recovery, hence the CASE.
+// One round trip tells role, position and timeline. A primary's position is where WAL is
+// inserted: with synchronous_commit off, a commit acknowledged a moment ago may not be
+// written yet, and a replica must replay it to serve its client's reads. pg_walfile_name
+// names the segment on the timeline WAL is inserted on; it is refused during recovery,
+// hence the CASE.
 constexpr const char* kCheckQuery =
     "SELECT pg_catalog.pg_is_in_recovery(), "
     "CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_last_wal_replay_lsn() "
-    "ELSE pg_catalog.pg_current_wal_lsn() END, "
+    "ELSE pg_catalog.pg_current_wal_insert_lsn() END, "
     "CASE WHEN pg_catalog.pg_is_in_recovery() THEN '00000000' "
     "ELSE pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()) END";
 
@@ -266,6 +269,9 @@ struct HealthMonitor::Impl {
   Impl(ClusterStatus& status, MonitorConfig config)
       : status(status), config(std::move(config)), history(status.size()),
         newestTimeline(status.shardCount(), 0), refused(status.size(), false) {
+    for (size_t shard = 0; shard < status.shardCount(); ++shard) {
+      announced.push_back(status.primaryOf(shard));
+    }
     for (size_t i = 0; i < status.size(); ++i) {
       std::vector<std::pair<std::string, std::string>> keywords = this->config.login;
       keywords.emplace_back("host", status.spec(i).host);
@@ -289,6 +295,7 @@ struct HealthMonitor::Impl {
   std::vector<std::deque<std::pair<Lsn, int64_t>>> history;
   std::vector<uint32_t> newestTimeline;  // by shard: the newest timeline a primary had
   std::vector<bool> refused;             // by node: its last check's login was refused
+  std::vector<int> announced;            // by shard: the primary last logged
 };
 
 HealthMonitor::HealthMonitor(ClusterStatus& status, MonitorConfig config)
@@ -395,15 +402,19 @@ void HealthMonitor::Impl::elect(size_t shard) {
     newestTimeline[shard] =
         std::max(newestTimeline[shard], status.node(size_t(chosen)).timeline.load());
   }
-  if (chosen == current) {
-    return;
+  if (chosen != current) {
+    status.setPrimary(shard, chosen);
   }
-  status.setPrimary(shard, chosen);
-  if (chosen >= 0) {
-    spdlog::warn("shard {}: writes now go to node={} (timeline {})", shard,
-                 status.spec(size_t(chosen)).name, newestTimeline[shard]);
-  } else {
-    spdlog::error("shard {}: no reachable primary; writes fail until one is back", shard);
+  // Announced here whoever removed the primary (a worker's failed connect ejects it too).
+  if (chosen != announced[shard]) {
+    if (chosen >= 0) {
+      spdlog::warn("shard={}: writes go to node={} (timeline {})", status.shardName(shard),
+                   status.spec(size_t(chosen)).name, newestTimeline[shard]);
+    } else {
+      spdlog::error("shard={}: no reachable primary; writes fail until one is back",
+                    status.shardName(shard));
+    }
+    announced[shard] = chosen;
   }
 }
 

@@ -156,8 +156,12 @@ replication::MonitorConfig monitorConfig(const Config& config, size_t shards) {
 
 Server::Server(Config config, std::shared_ptr<const shardmap::ShardMap> map)
     : config_(std::move(config)), map_(std::move(map)) {
-  status_ = std::make_unique<replication::ClusterStatus>(
-      nodeSpecs(config_, *map_), map_->shards().size(), config_.users.size());
+  std::vector<std::string> shards;
+  for (const shardmap::Shard& shard : map_->shards()) {
+    shards.push_back(shard.name);
+  }
+  status_ = std::make_unique<replication::ClusterStatus>(nodeSpecs(config_, *map_),
+                                                         std::move(shards), config_.users.size());
 }
 
 Server::~Server() {

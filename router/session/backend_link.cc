@@ -34,16 +34,18 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wai
     co_return true;
   }
   if (pool_ == nullptr) {
+    // The first backend: the default shard's primary, or while it is out, at login, a replica
+    // (the settings and parameters it reports are the same), so that clients can still read.
     shard_ = worker_.map().defaultShard();
-    const NodeConfig* primary = worker_.primaryOf(shard_);
-    if (primary == nullptr) {
-      std::string error;
-      worker_.status();  // no primary: nodeFor words the error
-      nodeFor(shard_, NodeNeed::Primary, 0, error);
+    bool login = cancelPid_ == 0 && worker_.status().primaryOf(shard_) < 0;
+    std::string error;
+    const NodeConfig* node =
+        nodeFor(shard_, login ? NodeNeed::Replica : NodeNeed::Primary, 0, error);
+    if (node == nullptr) {
       reportFailure(std::move(error), failureReply);
       co_return false;
     }
-    pool_ = &worker_.pools().get(*primary, database_, *user_);
+    pool_ = &worker_.pools().get(*node, database_, *user_);
   }
   pool::Checkout checkout = co_await pool_->acquire(startupSettings_, wait == BackendWait::Queue);
   if (!checkout.backend && checkout.errorBytes.empty()) {
@@ -52,6 +54,7 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wai
   std::string error = std::move(checkout.errorBytes);
   if (checkout.backend) {
     backend_ = std::move(checkout.backend);
+    onReplica_ = int(backend_->node().index) != worker_.status().primaryOf(shard_);
     error = co_await restoreState(false);
   }
   if (!error.empty()) {

@@ -108,7 +108,10 @@ const NodeConfig* ClientSession::nodeFor(shardmap::ShardIndex shard, NodeNeed ne
   int node = status.primaryOf(shard);
   if (need != NodeNeed::Primary && status.hasReplicas(shard)) {
     const std::string& shardName = worker_.map().shard(shard).name;
-    const replication::ReadRule& rule = worker_.config().reads.ruleFor(shardName, database_);
+    replication::ReadRule rule = worker_.config().reads.ruleFor(shardName, database_);
+    if (need == NodeNeed::Replica && rule.policy == replication::ReadPolicy::Primary) {
+      rule.policy = replication::ReadPolicy::RoundRobin;  // a role=replica hint asks for one
+    }
     replication::Freshness fresh = need == NodeNeed::Read ? freshness(shard) : replication::Freshness{};
     uint64_t hash = rule.policy == replication::ReadPolicy::ClientHash ? clientHash() : 0;
     node = worker_.balancer().pick(shard, rule, fresh, hash, excluded);

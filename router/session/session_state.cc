@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::string_view kReadBack =
     "SELECT 's', name, setting FROM pg_catalog.pg_settings WHERE source = 'session' "
+    "AND name NOT IN ('transaction_read_only','transaction_isolation','transaction_deferrable') "
     "UNION ALL SELECT 'r', n, pg_catalog.current_setting(n) FROM pg_catalog.unnest(ARRAY["
     "'server_version','server_encoding','client_encoding','application_name',"
     "'default_transaction_read_only','in_hot_standby','is_superuser','session_authorization',"
@@ -58,7 +59,9 @@ SessionState readBack(const std::vector<Row>& rows, std::string_view loginUser) 
     const std::string& name = *row[1];
     const std::string& value = *row[2];
     if (kind == "r") {
-      state.reported.emplace_back(name, value);
+      // The router takes writes whichever node answered: to clients it is never a standby
+      // (libpq's target_session_attrs=read-write looks at this).
+      state.reported.emplace_back(name, name == "in_hot_standby" ? std::string("off") : value);
       if (name == "session_authorization" && value != loginUser) {
         state.settings.emplace_back(name, value);
       }

@@ -270,7 +270,6 @@ def test_policy_primary_keeps_reads_on_the_primary(make_router, ports):
     assert set(read_ports(r, 20)) == {ports["s0-primary"]}
 
 
-@pytest.mark.xfail(strict=True, reason="router bug: with policy primary, role=replica is ignored")
 def test_role_replica_hint_reaches_a_replica_under_policy_primary(make_router, ports):
     r = make_router(reads='policy = "primary"')
     hinted = read_ports(r, 10, sql="/* shardline: role=replica */ " + PORT_QUERY)
@@ -480,10 +479,6 @@ def test_transaction_runs_where_its_access_mode_says(make_router, ports, case, o
     assert where(ports, seen.pop()) == expected
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "router bug: after SET TRANSACTION READ WRITE, the pooled backend reports "
-    "transaction_read_only as a session setting; later clients carry it and fail to restore "
-    "it on a hot standby, so their reads fall back to the primary"))
 def test_set_transaction_read_write_leaves_other_clients_reads_on_replicas(make_router, ports):
     r = make_router(reads='policy = "round_robin"\nread_your_writes = "off"')
     with r.connect() as first:
@@ -667,13 +662,6 @@ def read_back(conn, row_id):
                         (row_id,)).fetchone()
 
 
-ASYNC_COMMIT_BUG = (
-    "router bug: the health check samples the primary's pg_current_wal_lsn(), its WAL write "
-    "position, which with synchronous_commit = off (as on these clusters) is still before a "
-    "commit the client has been told of; a replica at that position lacks the row")
-
-
-@pytest.mark.xfail(strict=False, reason=ASYNC_COMMIT_BUG)
 def test_own_writes_are_read_back_with_a_replica_three_seconds_behind(make_router, nodes,
                                                                       ports):
     # Checks every 100 ms: once a check sees the write replayed on replica2, it may serve.
@@ -756,7 +744,6 @@ def test_replica_over_max_lag_gets_no_reads_until_it_catches_up(make_router, nod
             wait_for_reads_on(r, ports["s0-replica1"], 5, "s0-replica1 back within its limit")
 
 
-@pytest.mark.xfail(strict=False, reason=ASYNC_COMMIT_BUG)
 def test_read_your_writes_user_covers_the_next_connection(make_router, nodes, ports):
     """R10: request 1 inserts and disconnects, request 2 connects at once and reads."""
     r = make_router(reads='policy = "round_robin"\nread_your_writes = "user"', workers=2,
@@ -778,9 +765,6 @@ def test_read_your_writes_user_covers_the_next_connection(make_router, nodes, po
         assert ports["s0-replica2"] in read_on
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "router bug: a new client connection attaches to the primary at start-up, so while the "
-    "primary is down no client can connect, not even to read from the replicas"))
 def test_new_client_reads_from_replicas_while_the_primary_is_down(make_router, nodes, ports):
     r = make_router(reads='policy = "round_robin"\nread_your_writes = "off"')
     cluster("replicas", "stop-node", "s0-primary")

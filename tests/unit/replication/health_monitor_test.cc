@@ -37,7 +37,7 @@ TEST_CASE("an ejected node is out at once and its shard loses a primary it was")
   std::vector<NodeSpec> specs(2);
   specs[0].configured = NodeRole::Primary;
   specs[1].configured = NodeRole::Replica;
-  ClusterStatus status(specs, 1, 1);
+  ClusterStatus status(specs, {"s0"}, 1);
   CHECK(status.primaryOf(0) == 0);
   CHECK(status.nodesOf(0) == std::vector<size_t>{0, 1});
   status.node(1).healthy = true;
@@ -52,7 +52,7 @@ TEST_CASE("an ejected node is out at once and its shard loses a primary it was")
 }
 
 TEST_CASE("a user's write mark only moves forward") {
-  ClusterStatus status(std::vector<NodeSpec>(1), 1, 2);
+  ClusterStatus status(std::vector<NodeSpec>(1), {"s0"}, 2);
   status.markUserWrite(1, 0, 50);
   status.markUserWrite(1, 0, 40);
   CHECK(status.userWriteMark(1, 0) == 50);

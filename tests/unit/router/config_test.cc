@@ -472,7 +472,9 @@ policy = "primary"
 interval_ms = 250
 timeout_ms = 900
 ban_ms = 3000
-)" + kNode + "weight = 7\n");
+)" + kNode + "weight = 7\n" +
+                         "[[nodes]]\nname = \"s1-primary\"\nshard = \"s1\"\nrole = \"primary\"\n"
+                         "host = \"127.0.0.1\"\n");
   CHECK(config.reads.rule.policy == replication::ReadPolicy::Weighted);
   CHECK(config.reads.rule.includePrimary);
   CHECK(config.reads.clientHash == ClientHashOf::User);
@@ -503,4 +505,6 @@ TEST_CASE("reads and health errors name the file, line and key") {
   CHECK(errorOf("[health]\nuser = \"nobody\"\n" + kNode) ==
         "t.toml:1: health.password: is required when health.user is not one of [[users]]");
   CHECK(errorOf(kNode + "weight = 0\n").starts_with("t.toml:7: nodes[0].weight: "));
+  CHECK(errorOf("[[reads.override]]\nshard = \"s9\"\n" + kNode) ==
+        "t.toml:2: reads.override[0].shard: no [[nodes]] entry serves shard \"s9\"");
 }
