@@ -12,9 +12,15 @@ from bench_lib.common import (BenchError, clean_env, kHost, kPgBin, kRepoRoot, k
 kClusterScript = kRepoRoot / "scripts" / "cluster"
 
 
-def cluster_nodes(names):
-    """{name: (port, socket_dir)} of the named nodes; starts the cluster if one is down."""
-    result = run([kClusterScript, "status", "--json"])
+def cluster_nodes(names, topology=None, base=None):
+    """{name: (port, socket_dir)} of the named nodes; starts the cluster if one is down.
+
+    `topology` and `base` choose another cluster than the default one, as
+    scripts/cluster's --topology and --base do."""
+    where = ([] if topology is None else ["--topology", topology]) + \
+        ([] if base is None else ["--base", base])
+    shown = " ".join(["scripts/cluster start"] + [str(a) for a in where])
+    result = run([kClusterScript, "status", "--json"] + where)
     if result.returncode != 0:
         raise BenchError(f"scripts/cluster status failed: {result.stderr.strip()}")
     nodes = {n["name"]: n for n in json.loads(result.stdout)}
@@ -22,10 +28,10 @@ def cluster_nodes(names):
     if missing:
         raise BenchError(f"the cluster topology has no node {', '.join(missing)}")
     if not all(nodes[name]["running"] for name in names):
-        say("starting the local cluster (scripts/cluster start)")
-        started = run([kClusterScript, "start"])
+        say(f"starting the cluster ({shown})")
+        started = run([kClusterScript, "start"] + where)
         if started.returncode != 0:
-            raise BenchError(f"scripts/cluster start failed:\n{started.stderr.strip()}")
+            raise BenchError(f"{shown} failed:\n{started.stderr.strip()}")
     return {name: (nodes[name]["port"], nodes[name]["socket_dir"]) for name in names}
 
 

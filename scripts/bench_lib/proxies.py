@@ -111,35 +111,38 @@ def node_host(link, socket_dir):
 
 
 @dataclass
-class Primary:
-    """A shard's primary node, as a shardline config names it."""
+class Node:
+    """A node of a shard, as a shardline config names it."""
     name: str  # "s0-primary"
     shard: str  # "s0"
     port: int
     socket_dir: str
+    role: str = "primary"  # or "replica"
 
 
-def nodes_toml(primaries, link):
+def nodes_toml(nodes, link):
     return "".join(f"""
 [[nodes]]
-name = "{p.name}"
-shard = "{p.shard}"
-role = "primary"
-host = "{node_host(link, p.socket_dir)}"
-port = {p.port}
-""" for p in primaries)
+name = "{n.name}"
+shard = "{n.shard}"
+role = "{n.role}"
+host = "{node_host(link, n.socket_dir)}"
+port = {n.port}
+""" for n in nodes)
 
 
 def start_shardline(binary, workdir, node, link, pool_size, label="shardline",
-                    primaries=None, shard_map=""):
+                    nodes=None, shard_map="", settings=""):
     """Starts shardline in transaction pooling mode.
 
-    Without `primaries`, it serves the one node `node` (port, socket_dir) of shard
-    kShard; with them, those nodes, a pool of `pool_size` each. `shard_map` holds
-    the map's TOML tables ([[tables]] ...). With one shard, or no table in the map,
-    the router does not route: every statement goes to the first shard's primary."""
+    Without `nodes`, it serves the one node `node` (port, socket_dir) of shard
+    kShard; with them, those nodes (Node), a pool of `pool_size` each. `shard_map`
+    holds the map's TOML tables ([[tables]] ...). With one shard, or no table in the
+    map, the router does not route: every statement goes to the first shard; reads
+    go to its replicas as [reads] says. `settings` holds more TOML tables of the
+    config, such as [reads] and [health]."""
     port = free_port()
-    primaries = primaries or [Primary(kNode, kShard, *node)]
+    nodes = nodes or [Node(kNode, kShard, *node)]
     config = workdir / f"shardline-{port}.toml"
     config.write_text(f"""\
 workers = 1
@@ -164,7 +167,7 @@ level = "info"
 name = "{kRole}"
 password = ""
 backend_password = "{kPassword}"
-{nodes_toml(primaries, link)}{shard_map}""")
+{settings}{nodes_toml(nodes, link)}{shard_map}""")
     proxy = Proxy(label, [binary, "--config", config], workdir / f"shardline-{port}.log", port)
     proxy.start()
     return proxy

@@ -21,7 +21,7 @@ from bench_lib.cluster import ensure_database, psql
 from bench_lib.common import (BenchError, kDatabase, kNode, kPassword, kRole, kSecondNode,
                               kSecondShard, kShard, say)
 from bench_lib.pgbench import Workload, timed_run
-from bench_lib.proxies import Primary, start_pgbouncer, start_shardline
+from bench_lib.proxies import Node, start_pgbouncer, start_shardline
 from bench_lib.report import describe_run, median_run, session_label
 
 kShardedDatabase = "shardline_bench_sharded"  # on both primaries; used by nothing else
@@ -187,10 +187,10 @@ def workloads(options, workdir):
 
 
 def start_routed(binary, workdir, nodes, link, pool_size):
-    primaries = [Primary(kNode, kShard, *nodes[kNode]),
-                 Primary(kSecondNode, kSecondShard, *nodes[kSecondNode])]
+    primaries = [Node(kNode, kShard, *nodes[kNode]),
+                 Node(kSecondNode, kSecondShard, *nodes[kSecondNode])]
     return start_shardline(binary, workdir, None, link, pool_size, label=kRouted,
-                           primaries=primaries, shard_map=kShardMap)
+                           nodes=primaries, shard_map=kShardMap)
 
 
 def sharded_throughput(options, binary, workdir, nodes, results):
