@@ -64,8 +64,9 @@ Worker::Worker(int index, const Config& config, const shardmap::ShardMap& map, i
       cancels_(cancels),
       ddlGeneration_(ddlGeneration) {
   for (size_t shard = 0; shard < status.shardCount(); ++shard) {
-    routes_ = routes_ || status.hasReplicas(shard);
+    hasReplicas_ = hasReplicas_ || status.hasReplicas(shard);
   }
+  routes_ = routes_ || hasReplicas_;
 }
 
 void Worker::start() {

@@ -79,17 +79,22 @@ class Worker {
   // without a column list; cleared when DDL passes through this worker.
   // DDL on any worker makes every worker forget (an atomic read per lookup, no lock).
   std::map<shardmap::QualifiedName, std::vector<std::string>>& tableColumns() {
-    uint64_t now = ddlGeneration_.load(std::memory_order_acquire);
-    if (now != columnsGeneration_) {
-      tableColumns_.clear();
-      columnsGeneration_ = now;
-    }
+    refreshCatalog();
     return tableColumns_;
   }
+  // Whether a function of that name may write (a volatile one outside pg_catalog), learnt
+  // from Postgres for reads that call it; forgotten with the columns.
+  std::unordered_map<std::string, bool>& functionWrites() {
+    refreshCatalog();
+    return functionWrites_;
+  }
+  // Whether some shard has replicas: reads may leave the primary.
+  bool hasReplicas() const { return hasReplicas_; }
   // Called when DDL passes through this worker.
   void forgetColumns() {
     ddlGeneration_.fetch_add(1, std::memory_order_acq_rel);
     tableColumns_.clear();
+    functionWrites_.clear();
   }
   pool::PoolSet& pools() { return pools_; }
   asio::ssl::context* serverTls() const { return serverTls_; }
@@ -104,6 +109,14 @@ class Worker {
 
  private:
   awaitable<void> janitor();
+  void refreshCatalog() {
+    uint64_t now = ddlGeneration_.load(std::memory_order_acquire);
+    if (now != columnsGeneration_) {
+      tableColumns_.clear();
+      functionWrites_.clear();
+      columnsGeneration_ = now;
+    }
+  }
 
   int index_;
   const Config& config_;
@@ -113,7 +126,9 @@ class Worker {
   replication::ReadBalancer balancer_;
   sql::PlanCache plans_;
   std::map<shardmap::QualifiedName, std::vector<std::string>> tableColumns_;
+  std::unordered_map<std::string, bool> functionWrites_;
   uint64_t columnsGeneration_ = 0;
+  bool hasReplicas_ = false;
   asio::io_context io_{1};
   pool::PoolSet pools_;
   asio::ssl::context* serverTls_;

@@ -131,6 +131,8 @@ struct Target {
   wire::CopyLayout copyLayout;                 // CopyIn: how to read the rows' keys
   // Error SL007: the table whose columns, once known, would route the statement.
   std::optional<shardmap::QualifiedName> needsColumnsOf;
+  // A read calling functions whose writes the catalog must tell (unknown to this worker).
+  std::vector<std::string> needsFunctions;
   std::string error;
   Control control = Control::None;
   bool copies = false;   // Shards: each holds the same rows, so counts are not summed
@@ -304,7 +306,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool deferSetTransaction(const Target& target, std::string_view query);
   awaitable<bool> leaveBackend();
   awaitable<void> settleBackend();
+  // The catalog (catalog.cc).
+  awaitable<std::optional<std::vector<Row>>> catalogQuery(std::string_view sql,
+                                                          const std::string& value);
   awaitable<bool> loadColumns(const shardmap::QualifiedName& table);
+  awaitable<bool> loadFunctions(const std::vector<std::string>& names);
+  // Routes again once the catalog told what `target` needs to know; false when it could not.
+  awaitable<bool> learnForRoute(const Target& target);
   shardmap::ShardIndex anyShard() const;
   void planCopy(const sql::Analysis& analysis, const std::vector<std::string>& path,
                 const route::ColumnLookup& columns, Target& target);

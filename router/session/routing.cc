@@ -103,6 +103,21 @@ bool changesData(const sql::Analysis& analysis) {
   }
 }
 
+// A read that calls a function the catalog says may write is a write; one that calls a
+// function this worker knows nothing of waits for the catalog.
+void noteFunctions(const sql::Analysis& analysis,
+                   const std::unordered_map<std::string, bool>& known, Target& target) {
+  for (const std::string& name : analysis.functions) {
+    auto it = known.find(name);
+    if (it == known.end()) {
+      target.needsFunctions.push_back(name);
+    } else if (it->second) {
+      target.reads = false;
+      target.writes = true;
+    }
+  }
+}
+
 std::string shardList(const shardmap::ShardMap& map, const std::vector<ShardIndex>& shards) {
   std::string out;
   for (ShardIndex shard : shards) {
@@ -284,6 +299,9 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
                             path};
     target.reads = target.reads && analyzed.analysis->readOnly;
     target.writes = target.writes || changesData(*analyzed.analysis);
+    if (analyzed.analysis->readOnly && worker_.hasReplicas()) {
+      noteFunctions(*analyzed.analysis, worker_.functionWrites(), target);
+    }
     target.single = statements.size() == 1;
     if (const std::string* role = analyzed.hints.find("role")) {
       target.toPrimary = target.toPrimary || *role == "primary";
@@ -417,72 +435,16 @@ awaitable<bool> ClientSession::leaveBackend() {
   co_return true;
 }
 
-// Learns a table's columns from the default shard's catalog (every shard has the same
-// schema), on a backend of its own: the client's may be busy. False when it could not.
-awaitable<bool> ClientSession::loadColumns(const shardmap::QualifiedName& table) {
-  shardmap::ShardIndex shard = worker_.map().defaultShard();
-  const NodeConfig* primary = worker_.primaryOf(shard);
-  if (primary == nullptr) {
-    co_return false;
+awaitable<bool> ClientSession::learnForRoute(const Target& target) {
+  bool learnt = false;
+  if (target.needsColumnsOf) {
+    learnt = co_await loadColumns(*target.needsColumnsOf);
   }
-  pool::Pool& pool = worker_.pools().get(*primary, database_, *user_);
-  pool::Checkout checkout = co_await pool.acquire(startupSettings_, true);
-  if (!checkout.backend) {
-    co_return false;
+  if (!target.needsFunctions.empty()) {
+    co_await loadFunctions(target.needsFunctions);
+    learnt = true;  // functions still unknown then keep the read on the primary
   }
-  auto quote = [](const std::string& name) {
-    std::string out = "\"";
-    for (char c : name) {
-      out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    }
-    return out + "\"";
-  };
-  std::string relation =
-      quote(table.schema.empty() ? "public" : table.schema) + "." + quote(table.name);
-  std::string messages;
-  wire::MessageWriter(messages)
-      .begin('P')
-      .cstring("")
-      .cstring(
-          "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1::regclass "
-          "AND attnum > 0 AND NOT attisdropped ORDER BY attnum")
-      .int16(0)
-      .end();
-  wire::MessageWriter(messages)
-      .begin('B')
-      .cstring("")
-      .cstring("")
-      .int16(0)
-      .int16(1)
-      .int32(int32_t(relation.size()))
-      .raw(relation)
-      .int16(0)
-      .end();
-  wire::MessageWriter(messages).begin('E').cstring("").int32(0).end();
-  wire::MessageWriter(messages).begin('S').end();
-  std::unique_ptr<pool::Backend> backend = std::move(checkout.backend);
-  pool::HiddenResult result;
-  try {
-    result = co_await backend->runHidden(messages, 1);
-  } catch (const std::exception& e) {
-    backend->broken = true;
-  }
-  backend->unnamedClient = 0;
-  bool clean = !backend->broken && result.status == 'I';
-  if (clean) {
-    pool.release(std::move(backend));
-  } else {
-    pool.discard(std::move(backend));
-  }
-  if (!result.ok() || result.rows.empty()) {
-    co_return false;
-  }
-  std::vector<std::string> names;
-  for (const auto& row : result.rows) {
-    names.push_back(row.empty() || !row[0] ? std::string() : *row[0]);
-  }
-  worker_.tableColumns()[table] = std::move(names);
-  co_return true;
+  co_return learnt;
 }
 
 // Lets a backend that the pump is about to give back, or is giving back, go, so that routing
@@ -500,11 +462,13 @@ awaitable<bool> ClientSession::routeQuery(wire::Frame frame) {
   std::string_view text = frame.body.substr(0, frame.body.find('\0'));
   co_await settleBackend();
   Target target = routeStatements(text, {});
-  if (target.needsColumnsOf) {
-    bool loaded = co_await loadColumns(*target.needsColumnsOf);
-    if (loaded) {
-      target = routeStatements(text, {});
-    }
+  bool learnt = co_await learnForRoute(target);
+  if (learnt) {
+    target = routeStatements(text, {});
+  }
+  if (!target.needsFunctions.empty()) {
+    target.reads = false;  // the catalog could not tell whether they write
+    target.writes = true;
   }
   if (target.kind == Target::Kind::Error) {
     co_await queryError(std::move(target.error));
@@ -634,11 +598,13 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement, std::string
   std::string_view query = std::string_view(bound.parseRest).substr(0, bound.parseRest.find('\0'));
   std::string_view parseRest = bound.parseRest;
   Target target = routeStatements(query, bindRest, parseRest);
-  if (target.needsColumnsOf) {
-    bool loaded = co_await loadColumns(*target.needsColumnsOf);
-    if (loaded) {
-      target = routeStatements(query, bindRest, parseRest);
-    }
+  bool learnt = co_await learnForRoute(target);
+  if (learnt) {
+    target = routeStatements(query, bindRest, parseRest);
+  }
+  if (!target.needsFunctions.empty()) {
+    target.reads = false;  // the catalog could not tell whether they write
+    target.writes = true;
   }
   if (target.kind == Target::Kind::Error) {
     co_await pipelineError(std::move(target.error));

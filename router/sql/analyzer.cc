@@ -123,8 +123,12 @@ void scanFlags(const PbNode* statement, Analysis& out) {
   walk(statement, [&](const ProtobufCMessage* message) {
     if (is(message, pg_query__func_call__descriptor)) {
       auto call = reinterpret_cast<const PgQuery__FuncCall*>(message);
-      if (writesOrLocks(lastName(call->funcname, call->n_funcname))) {
+      std::string_view name = lastName(call->funcname, call->n_funcname);
+      if (writesOrLocks(name)) {
         out.writingFunction = true;
+      } else if (std::find(out.functions.begin(), out.functions.end(), name) ==
+                 out.functions.end()) {
+        out.functions.emplace_back(name);
       }
     } else if (is(message, pg_query__locking_clause__descriptor)) {
       out.locksRows = true;

@@ -256,6 +256,10 @@ struct Analysis {
   bool locksRows = false;        // FOR UPDATE / NO KEY UPDATE / SHARE / KEY SHARE anywhere
   bool writingCte = false;       // a WITH query that is INSERT, UPDATE or DELETE
   bool writingFunction = false;  // calls nextval, setval, pg_advisory_lock, ...
+  // Functions called that are not known to the router (not in its list of built-ins that
+  // write or lock), by name without schema: a read calling one may still write, which only
+  // the catalog can tell (a user's volatile function).
+  std::vector<std::string> functions;
   uint32_t maxParameter = 0;     // the highest $n referenced
 
   SelectFacts select;            // kind Select

@@ -120,6 +120,8 @@ def schema(nodes):
         conn.execute("CREATE SEQUENCE rw_seq")
         conn.execute("CREATE OR REPLACE FUNCTION rw_note(text) RETURNS bigint LANGUAGE sql"
                      " AS $$ INSERT INTO rw_items (v) VALUES ($1) RETURNING id $$")
+        conn.execute("CREATE OR REPLACE FUNCTION rw_port() RETURNS int LANGUAGE sql STABLE"
+                     " AS $$ SELECT inet_server_port() $$")
     out = pgbench(nodes["s0-primary"]["port"], "-i", "-s", "1", "-q")
     assert out.returncode == 0, out.stderr
     wait_replayed(nodes)
@@ -373,10 +375,13 @@ STATEMENTS = [
      "SELECT 1; INSERT INTO rw_items (v) VALUES ('multi') RETURNING inet_server_port()",
      "primary"),
     ("two reads in one query", "SELECT 1; SELECT inet_server_port()", "replica"),
-    # R4: a function the router does not know that writes is classified as a read
-    # (docs/replicas.md); the hint sends it to the primary.
+    # R4: a user's function that may write (volatile, outside pg_catalog, as the catalog
+    # says) makes the read a write; a stable one cannot write, so the read stays a read.
+    ("R4 user function that writes", "SELECT inet_server_port(), rw_note('fn')", "primary"),
     ("R4 user function that writes, with role=primary",
      "/* shardline: role=primary */ SELECT inet_server_port(), rw_note('fn')", "primary"),
+    ("R4 stable user function", "SELECT inet_server_port(), rw_port()", "replica"),
+    ("volatile built-in that writes nothing", "SELECT inet_server_port(), random()", "replica"),
 ]
 
 
