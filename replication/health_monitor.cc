@@ -268,7 +268,8 @@ int electPrimary(const std::vector<ElectionInput>& nodes, int current, uint32_t 
 struct HealthMonitor::Impl {
   Impl(ClusterStatus& status, MonitorConfig config)
       : status(status), config(std::move(config)), history(status.size()),
-        newestTimeline(status.shardCount(), 0), refused(status.size(), false) {
+        newestTimeline(status.shardCount(), 0), refused(status.size(), false),
+        misplaced(status.size(), false) {
     for (size_t shard = 0; shard < status.shardCount(); ++shard) {
       announced.push_back(status.primaryOf(shard));
     }
@@ -296,6 +297,7 @@ struct HealthMonitor::Impl {
   std::vector<uint32_t> newestTimeline;  // by shard: the newest timeline a primary had
   std::vector<bool> refused;             // by node: its last check's login was refused
   std::vector<int> announced;            // by shard: the primary last logged
+  std::vector<bool> misplaced;           // by node: its role differs from the configured one
 };
 
 HealthMonitor::HealthMonitor(ClusterStatus& status, MonitorConfig config)
@@ -352,6 +354,11 @@ void HealthMonitor::Impl::onSample(size_t node, const NodeSample& sample, int64_
   } else {
     history[node].clear();
   }
+  if (role != spec.configured && !misplaced[node]) {
+    spdlog::warn("node={} is configured as {} but Postgres says it is a {}: it is used as one",
+                 spec.name, roleName(spec.configured), roleName(role));
+  }
+  misplaced[node] = role != spec.configured;
   bool banned = nowNanos() < st.bannedUntil.load(std::memory_order_relaxed);
   if (!banned && !st.healthy.load(std::memory_order_acquire)) {
     spdlog::info("node={} passed its health check: up as {} at {}", spec.name, roleName(role),
