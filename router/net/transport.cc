@@ -24,6 +24,12 @@ class SocketTransport final : public Transport {
     co_await socket_.async_wait(Socket::wait_read, use_awaitable);
   }
 
+  bool notifyWhenReadable(std::shared_ptr<ReadableWaiter> waiter) override {
+    socket_.async_wait(Socket::wait_read,
+                       [waiter = std::move(waiter)](ErrorCode ec) { waiter->onReadable(ec); });
+    return true;
+  }
+
   awaitable<size_t> readSome(char* data, size_t size) override {
     co_return co_await socket_.async_read_some(asio::buffer(data, size), use_awaitable);
   }

@@ -33,6 +33,15 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wai
   if (backend_) {
     co_return true;
   }
+  bool taken = co_await takeBackend(failureReply, wait, failure);
+  if (taken) {
+    startPump();
+  }
+  co_return taken;
+}
+
+awaitable<bool> ClientSession::takeBackend(Reply failureReply, BackendWait wait,
+                                           std::string* failure) {
   if (pool_ == nullptr) {
     shard_ = worker_.map().defaultShard();
     const NodeConfig* primary = worker_.primaryOf(shard_);
@@ -62,7 +71,6 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wai
     }
     co_return false;
   }
-  startPump();
   co_return true;
 }
 

@@ -264,7 +264,7 @@ awaitable<bool> ClientSession::authenticateScram(const std::string& secret, std:
 // values Postgres reports for them, then says ready.
 awaitable<bool> ClientSession::finishStartup() {
   state_.fingerprint = ~uint64_t{0} - 1;  // forces the first restore, which reads values back
-  bool done = co_await ensureBackend(Reply::Query);
+  bool done = co_await takeBackend(Reply::Query, BackendWait::Queue, nullptr);
   if (!done) {
     // The error is in out_, followed by a ReadyForQuery that must not be sent.
     // Failing to start a session is FATAL, as in Postgres.
@@ -285,6 +285,13 @@ awaitable<bool> ClientSession::finishStartup() {
     out_.swap(rewritten);
     co_await flushClient();
     co_return false;
+  }
+  // In transaction mode the backend goes back at once, without a pump: the client now
+  // waits for nothing.
+  if (shouldRelease()) {
+    pool_->release(std::move(backend_));
+  } else {
+    startPump();
   }
   for (const auto& [name, value] : state_.reported) {
     wire::appendParameterStatus(out_, name, value);

@@ -44,21 +44,47 @@ awaitable<void> ClientSession::run() {
       self->client_->close();
     }
   });
+  bool ready = false;
   try {
-    bool ready = co_await startup();
+    ready = co_await startup();
     if (ready) {
       ready = co_await authenticate();
     }
     if (ready) {
       ready = co_await finishStartup();
     }
-    loginTimer.cancel();
-    if (ready) {
-      co_await serve();
-    }
   } catch (const std::exception& e) {
     spdlog::debug("{} connection ended: {}", prefix_, e.what());
   }
+  loginTimer.cancel();
+  if (ready) {
+    co_await serveOrEnd(Wake::Buffered);
+  } else {
+    co_await finish();
+  }
+}
+
+awaitable<void> ClientSession::serveOrEnd(Wake wake) {
+  Served served = Served::Ended;
+  try {
+    served = co_await serve(wake);
+  } catch (const std::exception& e) {
+    spdlog::debug("{} connection ended: {}", prefix_, e.what());
+  }
+  if (served == Served::Ended) {
+    co_await finish();
+  }
+}
+
+// The client's socket is readable, or closed, after an idle wait. A failed wait shows again
+// in the read, which then ends the session.
+void ClientSession::onReadable(ErrorCode) {
+  asio::co_spawn(
+      worker_.io(), [self = shared_from_this()] { return self->serveOrEnd(Wake::Readable); },
+      asio::detached);
+}
+
+awaitable<void> ClientSession::finish() {
   closing_ = true;
   try {
     co_await cleanupOnClose();
@@ -99,15 +125,17 @@ awaitable<void> ClientSession::terminateQuietly() {
   }
 }
 
-awaitable<void> ClientSession::serve() {
+awaitable<ClientSession::Served> ClientSession::serve(Wake wake) {
+  if (wake == Wake::Readable) {
+    co_await readClient();
+  }
   wire::Frame frame;
-  asio::steady_timer idleTimer(worker_.io());
   for (;;) {
     auto status = in_.next(frame);
     if (status == wire::FrameStatus::Bad) {
       protocolViolation("invalid message length");
       co_await flushClient();
-      co_return;
+      co_return Served::Ended;
     }
     if (status == wire::FrameStatus::NeedMore) {
       // Everything gathered from this read goes to the backend in one write.
@@ -127,7 +155,7 @@ awaitable<void> ClientSession::serve() {
         co_await flushClient();
       }
       if (closeRequested_ && !backend_) {
-        co_return;
+        co_return Served::Ended;
       }
       // A client that sends faster than it reads waits here, so that neither
       // its replies nor its queued requests grow without bound.
@@ -135,21 +163,16 @@ awaitable<void> ClientSession::serve() {
         co_await waitSignal(pumpProgress_);
       }
       releaseIdleMemory();
-      bool idleLimit = worker_.config().timeouts.clientIdle.count() > 0;
-      if (idleLimit) {
-        armIdleTimer(idleTimer);
+      armIdleTimer();
+      if (park()) {
+        co_return Served::Parked;
       }
       co_await client_->waitReadable();
-      if (idleLimit) {
-        idleTimer.cancel();
-      }
-      char* data = in_.writable(4096);
-      size_t n = co_await client_->readSome(data, in_.writableSize());
-      in_.commit(n);
+      co_await readClient();
       continue;
     }
     if (frame.type == 'X') {
-      co_return;
+      co_return Served::Ended;
     }
     if (skipToSync_ && frame.type != 'S') {
       continue;
@@ -157,9 +180,27 @@ awaitable<void> ClientSession::serve() {
     co_await handle(frame);
     if (closing_) {
       co_await flushClient();  // a protocol violation's FATAL goes out before the close
-      co_return;
+      co_return Served::Ended;
     }
   }
+}
+
+// Reads what the client sent: it is not idle any more.
+awaitable<void> ClientSession::readClient() {
+  char* data = in_.writable(4096);
+  size_t n = co_await client_->readSome(data, in_.writableSize());
+  in_.commit(n);
+  if (idleTimer_) {
+    idleTimer_->cancel();
+  }
+}
+
+// An idle session waits for its client with a socket wait that owns it, not with the
+// reader's coroutine: thousands of idle clients then hold no coroutine frames.
+bool ClientSession::park() {
+  bool busy = backend_ || pumping_ || releasing_ || writing_ || !pending_.empty() ||
+              !toBackend_.empty() || !out_.empty() || scatter_ || copySplit_;
+  return !busy && client_->notifyWhenReadable(shared_from_this());
 }
 
 // Picks the handler of a client message. (An if/else chain: GCC 12 has
@@ -233,15 +274,21 @@ void ClientSession::releaseIdleMemory() {
 // Closes the client after client_idle_ms without a message while no
 // transaction is open, as Postgres' idle_session_timeout does. While a reply is
 // still on its way or a transaction is open, the timer starts over.
-void ClientSession::armIdleTimer(asio::steady_timer& timer) {
-  timer.expires_after(worker_.config().timeouts.clientIdle);
-  timer.async_wait([weak = weak_from_this(), &timer](ErrorCode ec) {
+void ClientSession::armIdleTimer() {
+  if (worker_.config().timeouts.clientIdle.count() == 0) {
+    return;
+  }
+  if (!idleTimer_) {
+    idleTimer_ = std::make_unique<asio::steady_timer>(worker_.io());
+  }
+  idleTimer_->expires_after(worker_.config().timeouts.clientIdle);
+  idleTimer_->async_wait([weak = weak_from_this()](ErrorCode ec) {
     auto self = weak.lock();
     if (ec || !self || !self->client_) {
       return;
     }
     if (!self->isIdle()) {
-      self->armIdleTimer(timer);
+      self->armIdleTimer();
       return;
     }
     wire::appendError(self->out_, "57P05", "terminating connection due to idle-session timeout",

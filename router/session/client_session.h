@@ -5,6 +5,10 @@
 // io_context. Two coroutines serve it: the reader (client -> backend) and,
 // while a backend is attached, the pump (backend -> client). They share the
 // session's state without locks because they run on the same thread.
+//
+// An idle session (no backend, nothing in flight) keeps no coroutine: the
+// reader returns and a plain wait on the client's socket, which owns the
+// session, starts a new reader when the client sends again.
 #pragma once
 
 #include <cstdint>
@@ -218,12 +222,13 @@ class ReplyQueue {
   size_t head_ = 0;
 };
 
-class ClientSession : public std::enable_shared_from_this<ClientSession> {
+class ClientSession : public std::enable_shared_from_this<ClientSession>,
+                      public net::ReadableWaiter {
  public:
   ClientSession(Worker& worker, std::unique_ptr<net::Transport> transport, uint64_t id);
   ~ClientSession();
 
-  // Serves the connection until it ends. Never throws.
+  // Starts the connection up and serves it until it ends or waits idle. Never throws.
   awaitable<void> run();
   // Forwards a cancel to the backends serving this client, if any.
   void cancelCurrentQuery();
@@ -249,13 +254,28 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<bool> finishStartup();
 
   // Reader side (client_session.cc).
-  awaitable<void> serve();
+  // How the reader starts: with messages already buffered, or with the client's socket
+  // readable after an idle wait.
+  enum class Wake : uint8_t { Buffered, Readable };
+  // How the reader stopped.
+  enum class Served : uint8_t {
+    Ended,   // the connection ends: the session cleans up
+    Parked,  // the session is idle and waits for the client without a coroutine
+  };
+  awaitable<void> serveOrEnd(Wake wake);
+  awaitable<Served> serve(Wake wake);
+  awaitable<void> readClient();
+  // Waits for the client's next message without a coroutine if nothing is in flight;
+  // false when the reader must wait itself.
+  bool park();
+  void onReadable(ErrorCode ec) override;
+  awaitable<void> finish();
   awaitable<void> handle(wire::Frame frame);
   awaitable<void> handleQuery(wire::Frame frame);
   void protocolViolation(std::string_view message);
   void releaseIdleMemory();
   void sendCancel(const pool::Backend& backend);
-  void armIdleTimer(asio::steady_timer& timer);
+  void armIdleTimer();
   // Records what running a statement implies for the session.
   void noteEffects(const StatementClass& what);
   void noteEffects(const Statement& statement);
@@ -356,6 +376,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // With `failure` given, an error is stored there instead of being sent to the client.
   awaitable<bool> ensureBackend(Reply failureReply, BackendWait wait = BackendWait::Queue,
                                 std::string* failure = nullptr);
+  // Takes a backend with the client's settings applied, starting no pump.
+  awaitable<bool> takeBackend(Reply failureReply, BackendWait wait, std::string* failure);
   void reportFailure(std::string errorBytes, Reply failureReply);
   bool attachNow();
   void startPump();
@@ -400,6 +422,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::string sending_;
   bool writing_ = false;
   asio::steady_timer writerIdle_;
+  std::unique_ptr<asio::steady_timer> idleTimer_;  // with client_idle_ms only
 
   // The backend while one is attached.
   pool::Pool* pool_ = nullptr;
