@@ -28,7 +28,7 @@ bool startsWith(std::string_view text, std::string_view prefix) {
 awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wait,
                                              std::string* failure) {
   while (releasing_) {
-    co_await waitSignal(pumpDone_);
+    co_await waitForChange();
   }
   if (backend_) {
     co_return true;
@@ -187,7 +187,7 @@ awaitable<void> ClientSession::pump() {
         throw std::runtime_error("backend sent a malformed message");
       }
       emitReadySynthetic();
-      pumpProgress_.cancel();
+      signalChange();
       try {
         // With nothing read yet and replies due, what is queued goes out with them.
         bool replyDue = !read && !pending_.empty();
@@ -240,8 +240,7 @@ awaitable<void> ClientSession::pump() {
   }
   pumping_ = false;
   releasing_ = false;
-  pumpDone_.cancel();
-  pumpProgress_.cancel();
+  signalChange();
 }
 
 void ClientSession::onBackendFrame(wire::Frame frame) {
@@ -497,7 +496,7 @@ awaitable<void> ClientSession::cleanupOnClose() {
     backend_->cancelIo();
   }
   while (pumping_) {
-    co_await waitSignal(pumpDone_);
+    co_await waitForChange();
   }
   if (!backend_) {
     co_return;

@@ -20,10 +20,7 @@ ClientSession::ClientSession(Worker& worker, std::unique_ptr<net::Transport> tra
       client_(std::move(transport)),
       in_(worker.config().maxMessageBytes),
       id_(id),
-      prefix_("c" + std::to_string(id)),
-      writerIdle_(worker.io()),
-      pumpDone_(worker.io()),
-      pumpProgress_(worker.io()) {}
+      prefix_("c" + std::to_string(id)) {}
 
 ClientSession::~ClientSession() {
   if (cancelPid_ != 0) {
@@ -160,7 +157,7 @@ awaitable<ClientSession::Served> ClientSession::serve(Wake wake) {
       // A client that sends faster than it reads waits here, so that neither
       // its replies nor its queued requests grow without bound.
       while (pumping_ && (pending_.size() > kMaxPendingReplies || out_.size() > kMaxOutput)) {
-        co_await waitSignal(pumpProgress_);
+        co_await waitForChange();
       }
       releaseIdleMemory();
       armIdleTimer();
@@ -200,7 +197,11 @@ awaitable<void> ClientSession::readClient() {
 bool ClientSession::park() {
   bool busy = backend_ || pumping_ || releasing_ || writing_ || !pending_.empty() ||
               !toBackend_.empty() || !out_.empty() || scatter_ || copySplit_;
-  return !busy && client_->notifyWhenReadable(shared_from_this());
+  if (busy || !client_->notifyWhenReadable(shared_from_this())) {
+    return false;
+  }
+  changed_.reset();  // nobody waits on it: the reader is leaving and nothing else runs
+  return true;
 }
 
 // Picks the handler of a client message. (An if/else chain: GCC 12 has
@@ -403,10 +404,21 @@ void ClientSession::synthetic(std::string bytes) {
   emitReadySynthetic();
 }
 
-awaitable<void> ClientSession::waitSignal(asio::steady_timer& timer) {
-  timer.expires_at(asio::steady_timer::time_point::max());
+// A timer that never expires, cancelled to wake whoever waits on it. Most sessions never
+// wait, so it is made on first use.
+awaitable<void> ClientSession::waitForChange() {
+  if (!changed_) {
+    changed_ =
+        std::make_unique<asio::steady_timer>(worker_.io(), asio::steady_timer::time_point::max());
+  }
   ErrorCode ec;
-  co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  co_await changed_->async_wait(asio::redirect_error(use_awaitable, ec));
+}
+
+void ClientSession::signalChange() {
+  if (changed_) {
+    changed_->cancel();
+  }
 }
 
 // Writes queued output without suspending when the socket takes all of it
@@ -429,7 +441,7 @@ bool ClientSession::flushNow() {
 
 awaitable<void> ClientSession::flushClient() {
   while (writing_) {
-    co_await waitSignal(writerIdle_);
+    co_await waitForChange();
   }
   if (out_.empty() || !client_) {
     out_.clear();
@@ -444,11 +456,11 @@ awaitable<void> ClientSession::flushClient() {
     }
   } catch (...) {
     writing_ = false;
-    writerIdle_.cancel();
+    signalChange();
     throw;
   }
   writing_ = false;
-  writerIdle_.cancel();
+  signalChange();
   if (sending_.capacity() > 65536) {
     std::string().swap(sending_);
   }

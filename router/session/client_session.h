@@ -402,7 +402,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   // Client output: every write goes through here so writers never interleave.
   awaitable<void> flushClient();
   bool flushNow();
-  awaitable<void> waitSignal(asio::steady_timer& timer);
+  // Waits until the pump makes progress or ends, or a write to the client ends. Waiters
+  // check their condition again: they may wake for another's change.
+  awaitable<void> waitForChange();
+  void signalChange();
 
   Worker& worker_;
   std::unique_ptr<net::Transport> client_;
@@ -421,8 +424,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   std::string out_;
   std::string sending_;
   bool writing_ = false;
-  asio::steady_timer writerIdle_;
   std::unique_ptr<asio::steady_timer> idleTimer_;  // with client_idle_ms only
+  std::unique_ptr<asio::steady_timer> changed_;    // see waitForChange()
 
   // The backend while one is attached.
   pool::Pool* pool_ = nullptr;
@@ -433,8 +436,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   bool pumping_ = false;
   bool pumpWaiting_ = false;  // the pump is idle in a read from the backend
   bool releasing_ = false;
-  asio::steady_timer pumpDone_;
-  asio::steady_timer pumpProgress_;  // cancelled by the pump after each batch of replies
   char txStatus_ = 'I';              // as the client last saw it
   bool inPipeline_ = false;          // extended messages sent since the last Sync
   bool skipToSync_ = false;          // after an error the router found itself

@@ -351,7 +351,7 @@ std::string ClientSession::crossShardError(const Target& target) const {
 awaitable<ShardMove> ClientSession::useShard(shardmap::ShardIndex shard, Reply failureReply,
                                              NodeNeed need) {
   while (releasing_) {
-    co_await waitSignal(pumpDone_);
+    co_await waitForChange();
   }
   if (backend_ && shard_ == shard && !deferredBegin_.empty() && !inPipeline_) {
     startDeferredTransaction();  // the backend only described statements so far
@@ -406,7 +406,7 @@ awaitable<bool> ClientSession::leaveBackend() {
       inPipeline_ = pipeline;
       co_return false;  // what was pending opened a transaction or pinned the backend
     }
-    co_await waitSignal(pumpProgress_);
+    co_await waitForChange();
   }
   inPipeline_ = pipeline;
   if (pipelineFailed_) {
@@ -488,7 +488,7 @@ awaitable<bool> ClientSession::loadColumns(const shardmap::QualifiedName& table)
 // starts from a session without a backend.
 awaitable<void> ClientSession::settleBackend() {
   while (releasing_) {
-    co_await waitSignal(pumpDone_);
+    co_await waitForChange();
   }
   if (backend_ && !inPipeline_ && shouldRelease()) {
     co_await leaveBackend();
