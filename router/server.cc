@@ -92,6 +92,7 @@ awaitable<void> Worker::janitor() {
       co_return;
     }
     pools_.prune(pool::Clock::now());
+    logins_.prune();
     if (!work_ && sessions.empty()) {
       pools_.closeIdle();
       co_return;

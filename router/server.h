@@ -16,12 +16,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "router/asio.h"
-#include "router/config.h"
-#include "router/pool/pool.h"
 #include "replication/cluster_status.h"
 #include "replication/health_monitor.h"
 #include "replication/read_balancer.h"
+#include "router/asio.h"
+#include "router/config.h"
+#include "router/pool/pool.h"
+#include "router/session/client_login.h"
 #include "router/sql/plan_cache.h"
 #include "shardmap/map.h"
 
@@ -92,6 +93,7 @@ class Worker {
     tableColumns_.clear();
   }
   pool::PoolSet& pools() { return pools_; }
+  session::LoginTable& logins() { return logins_; }
   asio::ssl::context* serverTls() const { return serverTls_; }
   CancelRegistry& cancels() { return cancels_; }
   int index() const { return index_; }
@@ -114,6 +116,7 @@ class Worker {
   sql::PlanCache plans_;
   std::map<shardmap::QualifiedName, std::vector<std::string>> tableColumns_;
   uint64_t columnsGeneration_ = 0;
+  session::LoginTable logins_;
   asio::io_context io_{1};
   pool::PoolSet pools_;
   asio::ssl::context* serverTls_;

@@ -52,9 +52,9 @@ awaitable<bool> ClientSession::takeBackend(Reply failureReply, BackendWait wait,
       reportFailure(std::move(error), failureReply);
       co_return false;
     }
-    pool_ = &worker_.pools().get(*primary, database_, *user_);
+    pool_ = &worker_.pools().get(*primary, login_->database, *login_->user);
   }
-  pool::Checkout checkout = co_await pool_->acquire(startupSettings_, wait == BackendWait::Queue);
+  pool::Checkout checkout = co_await pool_->acquire(login_->settings, wait == BackendWait::Queue);
   if (!checkout.backend && checkout.errorBytes.empty()) {
     co_return false;  // none free, and the caller chose not to wait
   }
@@ -95,7 +95,7 @@ bool ClientSession::attachNow() {
   if (pool_ == nullptr) {
     return false;
   }
-  std::unique_ptr<pool::Backend> idle = pool_->takeIdle(startupSettings_);
+  std::unique_ptr<pool::Backend> idle = pool_->takeIdle(login_->settings);
   if (!idle) {
     return false;
   }
@@ -109,7 +109,7 @@ bool ClientSession::attachNow() {
 }
 
 void ClientSession::startPump() {
-  spdlog::debug("{} node={} attached backend pid {}", prefix_, backend_->node().name,
+  spdlog::debug("{} node={} attached backend pid {}", tag(), backend_->node().name,
                 backend_->pid());
   pumping_ = true;
   asio::co_spawn(
@@ -147,7 +147,7 @@ awaitable<std::string> ClientSession::restoreStateOn(pool::Backend& backend, boo
     }
     co_return result.errorBytes;
   }
-  SessionState fresh = readBack(result.rows, user_->name);
+  SessionState fresh = readBack(result.rows, login_->user->name);
   state_.settings = std::move(fresh.settings);
   state_.fingerprint = fresh.fingerprint;
   if (cancelPid_ == 0) {
@@ -217,7 +217,7 @@ awaitable<void> ClientSession::pump() {
     pumpWaiting_ = false;
     lost = !closing_;
     if (lost) {
-      spdlog::warn("{} node={} backend connection lost: {}", prefix_,
+      spdlog::warn("{} node={} backend connection lost: {}", tag(),
                    backend_ ? backend_->node().name : "?", e.what());
       if (backend_) {
         backend_->broken = true;
@@ -444,7 +444,7 @@ awaitable<void> ClientSession::releaseBackend() {
     try {
       result = co_await backend_->runHidden(readBackMessages(customSettings_), kReadBackSyncs);
     } catch (const std::exception& e) {
-      spdlog::warn("{} node={} reading settings back failed: {}", prefix_, backend_->node().name,
+      spdlog::warn("{} node={} reading settings back failed: {}", tag(), backend_->node().name,
                    e.what());
       backend_->broken = true;
     }
@@ -455,7 +455,7 @@ awaitable<void> ClientSession::releaseBackend() {
       co_return;
     }
     if (result.ok()) {
-      SessionState fresh = readBack(result.rows, user_->name);
+      SessionState fresh = readBack(result.rows, login_->user->name);
       state_.settings = std::move(fresh.settings);
       state_.fingerprint = fresh.fingerprint;
       backend_->stateFingerprint = state_.fingerprint;
@@ -464,7 +464,7 @@ awaitable<void> ClientSession::releaseBackend() {
     }
     settingsTouched_ = false;
   }
-  spdlog::debug("{} released backend pid {}", prefix_, backend_->pid());
+  spdlog::debug("{} released backend pid {}", tag(), backend_->pid());
   if (wrote_) {
     noteWrite(shard_);  // acknowledged: the client's reads must see it from now on
     wrote_ = false;

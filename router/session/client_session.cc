@@ -19,8 +19,7 @@ ClientSession::ClientSession(Worker& worker, std::unique_ptr<net::Transport> tra
     : worker_(worker),
       client_(std::move(transport)),
       in_(worker.config().maxMessageBytes),
-      id_(id),
-      prefix_("c" + std::to_string(id)) {}
+      id_(id) {}
 
 ClientSession::~ClientSession() {
   if (cancelPid_ != 0) {
@@ -37,7 +36,7 @@ awaitable<void> ClientSession::run() {
   loginTimer.async_wait([weak = weak_from_this()](ErrorCode ec) {
     auto self = weak.lock();
     if (!ec && self && self->cancelPid_ == 0 && self->client_) {
-      spdlog::info("{} login timeout", self->prefix_);
+      spdlog::info("{} login timeout", self->tag());
       self->client_->close();
     }
   });
@@ -51,7 +50,7 @@ awaitable<void> ClientSession::run() {
       ready = co_await finishStartup();
     }
   } catch (const std::exception& e) {
-    spdlog::debug("{} connection ended: {}", prefix_, e.what());
+    spdlog::debug("{} connection ended: {}", tag(), e.what());
   }
   loginTimer.cancel();
   if (ready) {
@@ -66,7 +65,7 @@ awaitable<void> ClientSession::serveOrEnd(Wake wake) {
   try {
     served = co_await serve(wake);
   } catch (const std::exception& e) {
-    spdlog::debug("{} connection ended: {}", prefix_, e.what());
+    spdlog::debug("{} connection ended: {}", tag(), e.what());
   }
   if (served == Served::Ended) {
     co_await finish();
@@ -86,13 +85,13 @@ awaitable<void> ClientSession::finish() {
   try {
     co_await cleanupOnClose();
   } catch (const std::exception& e) {
-    spdlog::debug("{} cleanup failed: {}", prefix_, e.what());
+    spdlog::debug("{} cleanup failed: {}", tag(), e.what());
   }
   if (client_) {
     client_->close();
   }
   worker_.sessions.erase(id_);
-  spdlog::debug("{} closed", prefix_);
+  spdlog::debug("{} closed", tag());
 }
 
 void ClientSession::requestClose() {
@@ -268,7 +267,6 @@ void ClientSession::releaseIdleMemory() {
   if (toBackend_.empty()) {
     std::string().swap(toBackend_);
   }
-  std::string().swap(sending_);
   pending_.release();
 }
 
@@ -300,7 +298,7 @@ void ClientSession::armIdleTimer() {
 }
 
 void ClientSession::protocolViolation(std::string_view message) {
-  spdlog::info("{} protocol violation: {}", prefix_, message);
+  spdlog::info("{} protocol violation: {}", tag(), message);
   wire::appendError(out_, "08P01", message, "FATAL");
   closing_ = true;
 }
@@ -382,7 +380,7 @@ void ClientSession::noteEffects(const StatementClass& what) {
   settingsTouched_ = settingsTouched_ || what.changesSettings;
   if (what.pinsBackend && !pinned_) {
     pinned_ = true;
-    spdlog::debug("{} backend pinned to the client", prefix_);
+    spdlog::debug("{} backend pinned to the client", tag());
   }
   for (const auto& name : what.customSettings) {
     if (std::find(customSettings_.begin(), customSettings_.end(), name) == customSettings_.end()) {
@@ -395,7 +393,7 @@ void ClientSession::noteEffects(const Statement& statement) {
   settingsTouched_ = settingsTouched_ || statement.changesSettings;
   if (statement.pinsBackend && !pinned_) {
     pinned_ = true;
-    spdlog::debug("{} backend pinned to the client", prefix_);
+    spdlog::debug("{} backend pinned to the client", tag());
   }
 }
 
@@ -448,11 +446,12 @@ awaitable<void> ClientSession::flushClient() {
     co_return;
   }
   writing_ = true;
+  std::string sending;
   try {
     while (!out_.empty()) {
-      sending_.swap(out_);
-      co_await client_->writeAll(sending_);
-      sending_.clear();
+      sending.swap(out_);
+      co_await client_->writeAll(sending);
+      sending.clear();
     }
   } catch (...) {
     writing_ = false;
@@ -461,8 +460,8 @@ awaitable<void> ClientSession::flushClient() {
   }
   writing_ = false;
   signalChange();
-  if (sending_.capacity() > 65536) {
-    std::string().swap(sending_);
+  if (out_.capacity() == 0 && sending.capacity() <= 65536) {
+    out_.swap(sending);  // keeps the buffer for the next replies
   }
 }
 
@@ -480,7 +479,7 @@ void ClientSession::sendCancel(const pool::Backend& backend) {
   int32_t pid = backend.pid();
   int32_t secret = backend.secret();
   auto timeout = worker_.config().pool.connectTimeout;
-  spdlog::info("{} node={} cancel request for backend pid {}", prefix_, node.name, pid);
+  spdlog::info("{} node={} cancel request for backend pid {}", tag(), node.name, pid);
   asio::co_spawn(
       worker_.io(),
       [&node, pid, secret, timeout]() -> awaitable<void> {

@@ -11,6 +11,8 @@
 // session, starts a new reader when the client sends again.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,21 +21,40 @@
 #include <unordered_map>
 #include <vector>
 
+#include "replication/read_balancer.h"
 #include "router/asio.h"
 #include "router/net/transport.h"
 #include "router/pool/pool.h"
 #include "router/route/route.h"
+#include "router/session/client_login.h"
 #include "router/session/session_state.h"
 #include "router/session/statement_class.h"
 #include "router/sql/plan_cache.h"
 #include "router/wire/copy_rows.h"
 #include "router/wire/message.h"
-#include "replication/read_balancer.h"
 #include "shardmap/map.h"
 
 namespace shardline {
 class Worker;
 }
+
+namespace shardline::session {
+
+// How logs name a client: "c42".
+struct ClientTag {
+  uint64_t id;
+};
+
+}  // namespace shardline::session
+
+template <>
+struct fmt::formatter<shardline::session::ClientTag> {
+  constexpr auto parse(fmt::format_parse_context& context) { return context.begin(); }
+  template <typename Context>
+  auto format(shardline::session::ClientTag tag, Context& context) const {
+    return fmt::format_to(context.out(), "c{}", tag.id);
+  }
+};
 
 namespace shardline::session {
 
@@ -240,6 +261,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   awaitable<void> terminateQuietly();
 
   uint64_t id() const { return id_; }
+  // How logs name the client: "c42".
+  ClientTag tag() const { return ClientTag{id_}; }
 
  private:
   // Startup and authentication (client_auth.cc).
@@ -411,18 +434,14 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   std::unique_ptr<net::Transport> client_;
   wire::FrameReader in_;
   uint64_t id_;
-  std::string prefix_;  // "c42" for logs
 
   // Who the client is.
-  const UserConfig* user_ = nullptr;
-  std::string database_;
-  std::vector<std::pair<std::string, std::string>> startupSettings_;
+  std::shared_ptr<const ClientLogin> login_;  // set once the StartupMessage names a known user
   int32_t cancelPid_ = 0;
   int32_t cancelSecret_ = 0;
 
   // Output to the client.
   std::string out_;
-  std::string sending_;
   bool writing_ = false;
   std::unique_ptr<asio::steady_timer> idleTimer_;  // with client_idle_ms only
   std::unique_ptr<asio::steady_timer> changed_;    // see waitForChange()

@@ -118,8 +118,7 @@ awaitable<void> ClientSession::startCopySplit(std::string_view queryBytes, const
       ready = ready && leg.replies.back().type == 'G';
     }
   } catch (const std::exception& e) {
-    spdlog::warn("{} COPY over {} shards failed to start: {}", prefix_, split->legs.size(),
-                 e.what());
+    spdlog::warn("{} COPY over {} shards failed to start: {}", tag(), split->legs.size(), e.what());
     for (Leg& leg : split->legs) {
       leg.backend->broken = true;
     }
@@ -251,7 +250,7 @@ awaitable<void> ClientSession::endCopySplit(const wire::Frame& frame) {
       co_await readLeg(leg, 'Z');
     }
   } catch (const std::exception& e) {
-    spdlog::warn("{} COPY over {} shards failed: {}", prefix_, split->legs.size(), e.what());
+    spdlog::warn("{} COPY over {} shards failed: {}", tag(), split->legs.size(), e.what());
     wire::appendError(reply, "08006",
                       std::string("shardline: a shard's node was lost: ") + e.what());
   }

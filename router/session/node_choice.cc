@@ -36,7 +36,7 @@ NodeNeed ClientSession::needOf(const Target& target) const {
 
 uint64_t ClientSession::clientHash() {
   if (clientHash_ == 0) {
-    std::string source = user_->name;
+    std::string source = login_->user->name;
     if (worker_.config().reads.clientHash == ClientHashOf::Address) {
       source = client_->peer();
       size_t colon = source.rfind(':');
@@ -56,7 +56,8 @@ replication::Freshness ClientSession::freshness(shardmap::ShardIndex shard) {
   }
   replication::ClusterStatus& status = worker_.status();
   if (reads.readYourWrites == ReadYourWrites::User) {
-    int64_t userMark = status.userWriteMark(size_t(user_ - worker_.config().users.data()), shard);
+    int64_t userMark =
+        status.userWriteMark(size_t(login_->user - worker_.config().users.data()), shard);
     if (userMark != 0 && (!writeMarks_ || writeMarks_[shard].at < userMark)) {
       if (!writeMarks_) {
         writeMarks_ = std::make_unique<WriteMark[]>(worker_.map().shards().size());
@@ -98,7 +99,8 @@ void ClientSession::noteWrite(shardmap::ShardIndex shard) {
   int64_t now = replication::nowNanos();
   writeMarks_[shard] = WriteMark{now, 0};
   if (reads.readYourWrites == ReadYourWrites::User) {
-    worker_.status().markUserWrite(size_t(user_ - worker_.config().users.data()), shard, now);
+    worker_.status().markUserWrite(size_t(login_->user - worker_.config().users.data()), shard,
+                                   now);
   }
 }
 
@@ -108,7 +110,7 @@ const NodeConfig* ClientSession::nodeFor(shardmap::ShardIndex shard, NodeNeed ne
   int node = status.primaryOf(shard);
   if (need != NodeNeed::Primary && status.hasReplicas(shard)) {
     const std::string& shardName = worker_.map().shard(shard).name;
-    const replication::ReadRule& rule = worker_.config().reads.ruleFor(shardName, database_);
+    const replication::ReadRule& rule = worker_.config().reads.ruleFor(shardName, login_->database);
     replication::Freshness fresh = need == NodeNeed::Read ? freshness(shard) : replication::Freshness{};
     uint64_t hash = rule.policy == replication::ReadPolicy::ClientHash ? clientHash() : 0;
     node = worker_.balancer().pick(shard, rule, fresh, hash, excluded);
@@ -137,7 +139,7 @@ awaitable<bool> ClientSession::attachOnShard(shardmap::ShardIndex shard, NodeNee
       co_return false;
     }
     if (pool_ == nullptr || pool_->key().node != node) {
-      pool_ = &worker_.pools().get(*node, database_, *user_);
+      pool_ = &worker_.pools().get(*node, login_->database, *login_->user);
     }
     shard_ = shard;
     bool primary = int(node->index) == worker_.status().primaryOf(shard);
@@ -154,7 +156,7 @@ awaitable<bool> ClientSession::attachOnShard(shardmap::ShardIndex shard, NodeNee
     if (!retry) {
       co_return false;
     }
-    spdlog::debug("{} node={} failed before the read was sent; trying another node", prefix_,
+    spdlog::debug("{} node={} failed before the read was sent; trying another node", tag(),
                   node->name);
     for (size_t i = 0; i < nodes.size(); ++i) {
       excluded |= nodes[i] == node->index ? uint64_t{1} << i : 0;

@@ -201,7 +201,7 @@ std::vector<std::string_view> statementsOf(std::string_view text) {
 // The session's search_path as a list of schemas, "$user" read as the session user.
 std::vector<std::string> ClientSession::searchPath() const {
   std::string_view value = "\"$user\", public";
-  for (const auto* settings : {&state_.settings, &startupSettings_}) {
+  for (const auto* settings : {&state_.settings, &login_->settings}) {
     auto it = std::find_if(settings->begin(), settings->end(),
                            [](const auto& setting) { return setting.first == "search_path"; });
     if (it != settings->end()) {
@@ -223,7 +223,7 @@ std::vector<std::string> ClientSession::searchPath() const {
       item = item.substr(1, item.size() - 2);
     }
     if (item == "$user") {
-      out.push_back(user_->name);
+      out.push_back(login_->user->name);
     } else if (!item.empty()) {
       out.emplace_back(item);
     }
@@ -424,8 +424,8 @@ awaitable<bool> ClientSession::loadColumns(const shardmap::QualifiedName& table)
   if (primary == nullptr) {
     co_return false;
   }
-  pool::Pool& pool = worker_.pools().get(*primary, database_, *user_);
-  pool::Checkout checkout = co_await pool.acquire(startupSettings_, true);
+  pool::Pool& pool = worker_.pools().get(*primary, login_->database, *login_->user);
+  pool::Checkout checkout = co_await pool.acquire(login_->settings, true);
   if (!checkout.backend) {
     co_return false;
   }

@@ -239,8 +239,8 @@ awaitable<std::string> ClientSession::acquireLegs(std::vector<Leg>& legs,
       break;
     }
     leg.writes = !reads;
-    leg.pool = &worker_.pools().get(*node, database_, *user_);
-    pool::Checkout checkout = co_await leg.pool->acquire(startupSettings_, true);
+    leg.pool = &worker_.pools().get(*node, login_->database, *login_->user);
+    pool::Checkout checkout = co_await leg.pool->acquire(login_->settings, true);
     if (!checkout.backend) {
       error = std::move(checkout.errorBytes);
       break;
@@ -331,7 +331,7 @@ awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, Sc
         }
       }
     } catch (const std::exception& e) {
-      spdlog::warn("{} scatter over {} shards failed: {}", prefix_, legs.size(), e.what());
+      spdlog::warn("{} scatter over {} shards failed: {}", tag(), legs.size(), e.what());
       wire::appendError(error, "08006",
                         std::string("shardline: a shard's node was lost: ") + e.what());
     }
