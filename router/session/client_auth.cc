@@ -265,6 +265,9 @@ awaitable<bool> ClientSession::authenticateScram(const std::string& secret, std:
 // Takes a first backend to apply the client's startup settings and learn the
 // values Postgres reports for them, then says ready.
 awaitable<bool> ClientSession::finishStartup() {
+  // The client sends nothing more before it is ready: its input buffer goes while it waits,
+  // perhaps queued for a backend with many others.
+  in_.releaseIfEmpty();
   state_.fingerprint = ~uint64_t{0} - 1;  // forces the first restore, which reads values back
   bool done = co_await takeBackend(Reply::Query, BackendWait::Queue, nullptr);
   if (!done) {
