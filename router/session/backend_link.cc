@@ -263,7 +263,9 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
   if (type == 'C') {
     std::string_view tag = frame.body;
     if (startsWith(tag, "DEALLOCATE ALL") || startsWith(tag, "DISCARD ALL")) {
-      statements_.clear();
+      if (statements_) {
+        statements_->named.clear();
+      }
       backend_->prepared.clear();
     }
   }
@@ -334,7 +336,7 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
     case 'Z':
       txStatus_ = frame.body.empty() ? 'I' : frame.body[0];
       if (head.kind != Reply::HiddenSync) {
-        if (!deferredBegin_.empty() && txStatus_ == 'I') {
+        if (beginDeferred() && txStatus_ == 'I') {
           // The client's transaction has not reached a backend yet: for the client it is open.
           txStatus_ = 'T';
           wire::appendReadyForQuery(out_, 'T');
@@ -365,7 +367,7 @@ void ClientSession::popThroughSync() {
   for (auto it = skipped.rbegin(); it != skipped.rend(); ++it) {
     forgetDroppedParse(*it);
     if (it->kind == Reply::LocalClose && it->closed) {
-      statements_[it->name] = std::move(*it->closed);
+      statements().named[it->name] = std::move(*it->closed);
     }
   }
 }
@@ -388,7 +390,7 @@ void ClientSession::forgetDroppedParse(const Pending& entry) {
     backend_->prepared.erase(entry.backendName);
   }
   if (entry.kind == Reply::Parse || entry.kind == Reply::Synthetic) {
-    statements_.erase(entry.name);
+    forgetStatement(entry.name);
   }
   // A statement whose Parse the router answered stays the client's when a backend refuses
   // to prepare it (a table not found yet): the client believes it exists, and each later Bind
@@ -399,9 +401,8 @@ void ClientSession::markVerified(const Pending& entry) {
   if (entry.name.empty()) {
     return;
   }
-  auto it = statements_.find(entry.name);
-  if (it != statements_.end()) {
-    it->second.verified = true;
+  if (Statement* statement = findStatement(entry.name)) {
+    statement->verified = true;
   }
 }
 
@@ -411,7 +412,7 @@ void ClientSession::emitReadySynthetic() {
     if (head.kind == Reply::LocalClose) {
       // DEALLOCATE by Execute removes the statement only now; Close already did.
       if (!head.closed) {
-        statements_.erase(head.name);
+        forgetStatement(head.name);
       }
     } else if (head.kind != Reply::Synthetic && head.kind != Reply::CopyEnd) {
       return;
@@ -432,7 +433,7 @@ bool ClientSession::shouldRelease() const {
   }
   // A backend that only described statements for a transaction the router answered BEGIN
   // for holds no transaction: it goes back too.
-  bool backendIdle = txStatus_ == 'I' || !deferredBegin_.empty();
+  bool backendIdle = txStatus_ == 'I' || beginDeferred();
   return backendIdle && pending_.empty() && !inPipeline_ && toBackend_.empty() &&
          (!backend_ || backend_->reader().empty());
 }
@@ -481,14 +482,14 @@ awaitable<void> ClientSession::releaseBackend() {
 // cannot be made clean (Postgres then rolls back whatever was open).
 awaitable<void> ClientSession::cleanupOnClose() {
   closing_ = true;
-  if (copySplit_) {
+  if (CopySplit* split = copySplit()) {
     // Closing the shards' connections aborts their COPY: none of its rows stay.
-    for (Leg& leg : copySplit_->legs) {
+    for (Leg& leg : split->legs) {
       leg.backend->broken = true;
     }
-    releaseLegs(copySplit_->legs);
-    copySplit_.reset();
-    scatterBackends_.clear();
+    releaseLegs(split->legs);
+    routing_->copySplit.reset();
+    routing_->scatterBackends.clear();
   }
   // Only a pump idle in a read is interrupted; one running the router's own
   // statements finishes them so that nothing is left unread on the backend.

@@ -195,7 +195,7 @@ awaitable<void> ClientSession::readClient() {
 // reader's coroutine: thousands of idle clients then hold no coroutine frames.
 bool ClientSession::park() {
   bool busy = backend_ || pumping_ || releasing_ || writing_ || !pending_.empty() ||
-              !toBackend_.empty() || !out_.empty() || scatter_ || copySplit_;
+              !toBackend_.empty() || !out_.empty() || scatterPipeline() || copySplit();
   if (busy || !client_->notifyWhenReadable(shared_from_this())) {
     return false;
   }
@@ -207,15 +207,16 @@ bool ClientSession::park() {
 // miscompiled co_await inside switch statements here.)
 awaitable<void> ClientSession::handle(wire::Frame frame) {
   const char type = frame.type;
-  if (scatter_ && type != 'S') {
+  const bool copySplitting = copySplit() != nullptr;
+  if (scatterPipeline() && type != 'S') {
     gatherForScatter(frame);
-  } else if (copySplit_ && type == 'd') {
+  } else if (copySplitting && type == 'd') {
     co_await copySplitData(frame);
-  } else if (copySplit_ && (type == 'c' || type == 'f')) {
+  } else if (copySplitting && (type == 'c' || type == 'f')) {
     co_await endCopySplit(frame);
-  } else if (copySplit_ && (type == 'H' || type == 'S')) {
+  } else if (copySplitting && (type == 'H' || type == 'S')) {
     // Postgres ignores Flush and Sync during copy-in.
-  } else if (copySplit_) {
+  } else if (copySplitting) {
     protocolViolation("unexpected message type during COPY from stdin");
   } else if (type == 'Q') {
     co_await handleQuery(frame);
@@ -309,9 +310,8 @@ awaitable<void> ClientSession::handleQuery(wire::Frame frame) {
 
   // DEALLOCATE of a statement the router prepared under another name is answered here.
   if (!what.deallocateName.empty() && txStatus_ != 'E') {
-    auto it = statements_.find(what.deallocateName);
-    if (it != statements_.end()) {
-      statements_.erase(it);
+    if (findStatement(what.deallocateName) != nullptr) {
+      forgetStatement(what.deallocateName);
       std::string reply;
       wire::appendCommandComplete(reply, "DEALLOCATE");
       wire::appendReadyForQuery(reply, txStatus_);
@@ -336,8 +336,7 @@ awaitable<void> ClientSession::handleQuery(wire::Frame frame) {
   noteEffects(what);
 
   // Protocol-level statements share one namespace with SQL PREPARE/EXECUTE.
-  auto named = statements_.find(what.prepareName);
-  if (!what.prepareName.empty() && named != statements_.end()) {
+  if (!what.prepareName.empty() && findStatement(what.prepareName) != nullptr) {
     Pending failing(Reply::Query);
     wire::appendError(failing.bytes, "42P05",
                       "prepared statement \"" + what.prepareName + "\" already exists");
@@ -345,17 +344,16 @@ awaitable<void> ClientSession::handleQuery(wire::Frame frame) {
     pending_.push_back(std::move(failing));
     co_return;
   }
-  named = statements_.find(what.executeName);
-  if (!what.executeName.empty() && named != statements_.end()) {
-    executeUnderClientName(named->first, named->second, frame.bytes);
+  Statement* executed = what.executeName.empty() ? nullptr : findStatement(what.executeName);
+  if (executed != nullptr) {
+    executeUnderClientName(what.executeName, *executed, frame.bytes);
     co_return;
   }
   toBackend_.append(frame.bytes);
   enqueue(Reply::Query);
   // A simple query destroys the unnamed statement, the client's and the backend's.
   backend_->unnamedClient = 0;
-  unnamed_ = Statement{};
-  ++unnamedSeq_;
+  dropUnnamed();
 }
 
 // SQL EXECUTE of a statement the client prepared with Parse: the backend
@@ -469,7 +467,10 @@ void ClientSession::cancelCurrentQuery() {
   if (backend_) {
     sendCancel(*backend_);
   }
-  for (pool::Backend* backend : scatterBackends_) {
+  if (!routing_) {
+    return;
+  }
+  for (pool::Backend* backend : routing_->scatterBackends) {
     sendCancel(*backend);  // a statement running on several shards is cancelled on each
   }
 }

@@ -93,6 +93,14 @@ struct Statement {
   std::string deallocates;       // it is `DEALLOCATE name`: the client statement it removes
 };
 
+// The prepared statements of a client.
+struct ClientStatements {
+  std::unordered_map<std::string, Statement> named;
+  Statement unnamed;  // none while its parseRest is empty
+  // Portals bound to a `DEALLOCATE name` of a client statement: name by portal.
+  std::unordered_map<std::string, std::string> deallocatePortals;
+};
+
 struct Pending {
   explicit Pending(Reply kind, std::string name = {}, std::string backendName = {},
                    std::string bytes = {})
@@ -202,6 +210,26 @@ struct ScatterPipeline {
   std::string error;            // a message that cannot join the scatter: reported at Sync
 };
 
+// What routing over shards and replicas keeps for a client, beyond its backend. Most
+// clients of a router that routes nothing never need it.
+struct RoutingState {
+  // A BEGIN the router answered itself: sent ahead of the first statement that picks a shard.
+  // Query messages, a SET TRANSACTION that followed the BEGIN included.
+  std::string deferredBegin;
+  bool deferredReadOnly = false;            // the deferred transaction is READ ONLY
+  uint64_t clientHash = 0;                  // for the client_hash read policy; 0 until computed
+  std::unique_ptr<WriteMark[]> writeMarks;  // by shard; allocated at the first write
+  // Portals of BEGIN/COMMIT/ROLLBACK the router answered itself: their tag.
+  std::unordered_map<std::string, std::string_view> controlPortals;
+  std::unique_ptr<ScatterPipeline> scatter;  // an extended-protocol statement gathered to Sync
+  // Hints set by SET shardline.shard / shardline.key: for the session, and SET LOCAL ones
+  // for the current transaction.
+  std::vector<sql::Hint> sessionHints;
+  std::vector<sql::Hint> localHints;
+  std::vector<pool::Backend*> scatterBackends;  // while a scatter runs, for cancels
+  std::unique_ptr<CopySplit> copySplit;
+};
+
 // The replies still expected, oldest first. A vector with a moving head: it
 // allocates nothing until used, unlike std::deque.
 class ReplyQueue {
@@ -306,6 +334,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
                               std::string_view query);
 
   // Extended protocol (extended.cc).
+  // The client's prepared statements, made when it prepares its first.
+  ClientStatements& statements();
+  Statement* findStatement(const std::string& name);  // null when the client has none by name
+  void forgetStatement(const std::string& name);
+  const Statement* unnamedStatement() const;  // null when the client has none
+  // The client's unnamed statement is gone, as after a simple query.
+  void dropUnnamed();
   awaitable<void> handleParse(wire::Frame frame);
   awaitable<void> handleBind(wire::Frame frame);
   awaitable<void> handleExecute(wire::Frame frame);
@@ -317,8 +352,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   void prepareOnBackend(const std::string& name, const Statement& statement);
   void ensureUnnamedOnBackend();
   void failInPipeline(std::string errorBytes);
+  std::string_view controlTag(std::string_view portal) const;
+  std::string takeDeallocatePortal(std::string_view portal);
 
   // Routing (routing.cc).
+  // The routing state, made on first use.
+  RoutingState& routing();
+  bool beginDeferred() const { return routing_ && !routing_->deferredBegin.empty(); }
+  ScatterPipeline* scatterPipeline() const { return routing_ ? routing_->scatter.get() : nullptr; }
+  CopySplit* copySplit() const { return routing_ ? routing_->copySplit.get() : nullptr; }
   Target routeStatements(std::string_view text, std::string_view bindRest,
                          std::string_view parseRest = {});
   std::vector<std::string> searchPath() const;
@@ -466,33 +508,16 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   bool copyIn_ = false;          // the backend is in copy-in and ignores Sync
   bool pipelineBound_ = false;   // a Bind of this pipeline went to the backend
   bool pipelineFailed_ = false;  // the backend reported an error since the client's last Sync
-  // A BEGIN the router answered itself: sent ahead of the first statement that picks a shard.
-  // Query messages, a SET TRANSACTION that followed the BEGIN included.
-  std::string deferredBegin_;
-  bool deferredReadOnly_ = false;  // the deferred transaction is READ ONLY
-  bool onReplica_ = false;         // the attached backend is a replica's
-  bool wrote_ = false;             // a statement that may write went to the attached backend
-  uint64_t clientHash_ = 0;        // for the client_hash read policy; 0 until computed
-  std::unique_ptr<WriteMark[]> writeMarks_;  // by shard; allocated at the first write
-  // Portals of BEGIN/COMMIT/ROLLBACK the router answered itself: their tag.
-  std::unordered_map<std::string, std::string_view> controlPortals_;
-  std::unique_ptr<ScatterPipeline> scatter_;
-  // Hints set by SET shardline.shard / shardline.key: for the session, and SET LOCAL ones
-  // for the current transaction.
-  std::vector<sql::Hint> sessionHints_;
-  std::vector<sql::Hint> localHints_;
-  std::vector<pool::Backend*> scatterBackends_;  // while a scatter runs, for cancels
-  std::unique_ptr<CopySplit> copySplit_;
-  // Portals bound to a `DEALLOCATE name` of a client statement: name by portal.
-  std::unordered_map<std::string, std::string> deallocatePortals_;
+  bool onReplica_ = false;       // the attached backend is a replica's
+  bool wrote_ = false;           // a statement that may write went to the attached backend
+  std::unique_ptr<RoutingState> routing_;  // see routing()
 
   SessionState state_;
   // Names of placeholder settings (`SET app.tenant = ...`) the client used:
   // pg_settings does not list them, so they are read back by name.
   std::vector<std::string> customSettings_;
-  std::unordered_map<std::string, Statement> statements_;
-  Statement unnamed_;
-  uint64_t unnamedSeq_ = 0;
+  std::unique_ptr<ClientStatements> statements_;  // see statements()
+  uint64_t unnamedSeq_ = 0;                       // counts the client's unnamed statements
 };
 
 }  // namespace shardline::session

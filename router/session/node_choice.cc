@@ -20,10 +20,10 @@ NodeNeed ClientSession::needOf(const Target& target) const {
   if (target.toPrimary || worker_.config().pool.mode == PoolMode::Session || pinned_) {
     return NodeNeed::Primary;  // a session keeps its one backend for every statement
   }
-  if (!deferredBegin_.empty()) {
+  if (beginDeferred()) {
     // Postgres refuses writes in a READ ONLY transaction on any node, so a replica serves
     // it faithfully; any other transaction may write.
-    return deferredReadOnly_ ? NodeNeed::Read : NodeNeed::Primary;
+    return routing_->deferredReadOnly ? NodeNeed::Read : NodeNeed::Primary;
   }
   if (txStatus_ != 'I') {
     return NodeNeed::Primary;
@@ -35,7 +35,8 @@ NodeNeed ClientSession::needOf(const Target& target) const {
 }
 
 uint64_t ClientSession::clientHash() {
-  if (clientHash_ == 0) {
+  uint64_t& hash = routing().clientHash;
+  if (hash == 0) {
     std::string source = login_->user->name;
     if (worker_.config().reads.clientHash == ClientHashOf::Address) {
       source = client_->peer();
@@ -44,9 +45,9 @@ uint64_t ClientSession::clientHash() {
         source.resize(colon);  // the address without the port; IPv6 keeps its colons
       }
     }
-    clientHash_ = std::hash<std::string>()(source) | 1;
+    hash = std::hash<std::string>()(source) | 1;
   }
-  return clientHash_;
+  return hash;
 }
 
 replication::Freshness ClientSession::freshness(shardmap::ShardIndex shard) {
@@ -55,20 +56,21 @@ replication::Freshness ClientSession::freshness(shardmap::ShardIndex shard) {
     return {};
   }
   replication::ClusterStatus& status = worker_.status();
+  std::unique_ptr<WriteMark[]>& writeMarks = routing().writeMarks;
   if (reads.readYourWrites == ReadYourWrites::User) {
     int64_t userMark =
         status.userWriteMark(size_t(login_->user - worker_.config().users.data()), shard);
-    if (userMark != 0 && (!writeMarks_ || writeMarks_[shard].at < userMark)) {
-      if (!writeMarks_) {
-        writeMarks_ = std::make_unique<WriteMark[]>(worker_.map().shards().size());
+    if (userMark != 0 && (!writeMarks || writeMarks[shard].at < userMark)) {
+      if (!writeMarks) {
+        writeMarks = std::make_unique<WriteMark[]>(worker_.map().shards().size());
       }
-      writeMarks_[shard] = WriteMark{userMark, 0};
+      writeMarks[shard] = WriteMark{userMark, 0};
     }
   }
-  if (!writeMarks_ || writeMarks_[shard].at == 0) {
+  if (!writeMarks || writeMarks[shard].at == 0) {
     return {};
   }
-  WriteMark& mark = writeMarks_[shard];
+  WriteMark& mark = writeMarks[shard];
   if (mark.lsn == 0) {
     // A primary position read by a check that started after the write was acknowledged is
     // at or past the write: a replica that has replayed it has the write.
@@ -93,11 +95,12 @@ void ClientSession::noteWrite(shardmap::ShardIndex shard) {
   if (reads.readYourWrites == ReadYourWrites::Off || !worker_.status().hasReplicas(shard)) {
     return;
   }
-  if (!writeMarks_) {
-    writeMarks_ = std::make_unique<WriteMark[]>(worker_.map().shards().size());
+  std::unique_ptr<WriteMark[]>& writeMarks = routing().writeMarks;
+  if (!writeMarks) {
+    writeMarks = std::make_unique<WriteMark[]>(worker_.map().shards().size());
   }
   int64_t now = replication::nowNanos();
-  writeMarks_[shard] = WriteMark{now, 0};
+  writeMarks[shard] = WriteMark{now, 0};
   if (reads.readYourWrites == ReadYourWrites::User) {
     worker_.status().markUserWrite(size_t(login_->user - worker_.config().users.data()), shard,
                                    now);
@@ -167,12 +170,12 @@ awaitable<bool> ClientSession::attachOnShard(shardmap::ShardIndex shard, NodeNee
 // A SET TRANSACTION right after a BEGIN the router answered: it joins the BEGIN, so that the
 // transaction's first statement picks its node knowing whether it is READ ONLY.
 bool ClientSession::deferSetTransaction(const Target& target, std::string_view query) {
-  if (!target.setTransaction || deferredBegin_.empty() || backend_ || pinned_) {
+  if (!target.setTransaction || !beginDeferred() || backend_ || pinned_) {
     return false;
   }
-  wire::MessageWriter(deferredBegin_).begin('Q').cstring(query).end();
+  wire::MessageWriter(routing().deferredBegin).begin('Q').cstring(query).end();
   if (target.readOnly || target.readWrite) {
-    deferredReadOnly_ = target.readOnly;
+    routing().deferredReadOnly = target.readOnly;
   }
   return true;
 }
