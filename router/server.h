@@ -23,6 +23,7 @@
 #include "router/config.h"
 #include "router/pool/pool.h"
 #include "router/session/client_login.h"
+#include "router/session/session_list.h"
 #include "router/sql/plan_cache.h"
 #include "shardmap/map.h"
 
@@ -98,8 +99,9 @@ class Worker {
   CancelRegistry& cancels() { return cancels_; }
   int index() const { return index_; }
 
-  // Sessions on this worker, for shutdown; touched on this worker only.
-  std::unordered_map<uint64_t, std::weak_ptr<session::ClientSession>> sessions;
+  // Sessions on this worker, for shutdown; touched on this worker only. A session leaves
+  // when it ends.
+  session::SessionList sessions;
 
   void start();
   void join();

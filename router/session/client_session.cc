@@ -29,7 +29,7 @@ ClientSession::~ClientSession() {
 
 awaitable<void> ClientSession::run() {
   auto self = shared_from_this();
-  worker_.sessions[id_] = self;
+  worker_.sessions.push_back(*this);
   // A client that has not finished logging in within client_login_ms is dropped.
   asio::steady_timer loginTimer(worker_.io());
   loginTimer.expires_after(worker_.config().timeouts.clientLogin);
@@ -90,7 +90,7 @@ awaitable<void> ClientSession::finish() {
   if (client_) {
     client_->close();
   }
-  worker_.sessions.erase(id_);
+  unlink();  // from the worker's sessions
   spdlog::debug("{} closed", tag());
 }
 

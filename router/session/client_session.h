@@ -27,6 +27,7 @@
 #include "router/pool/pool.h"
 #include "router/route/route.h"
 #include "router/session/client_login.h"
+#include "router/session/session_list.h"
 #include "router/session/session_state.h"
 #include "router/session/statement_class.h"
 #include "router/sql/plan_cache.h"
@@ -272,7 +273,8 @@ class ReplyQueue {
 };
 
 class ClientSession : public std::enable_shared_from_this<ClientSession>,
-                      public net::ReadableWaiter {
+                      public net::ReadableWaiter,
+                      public WorkerLink {
  public:
   ClientSession(Worker& worker, std::unique_ptr<net::Transport> transport, uint64_t id);
   ~ClientSession();
