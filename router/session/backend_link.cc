@@ -99,7 +99,7 @@ bool ClientSession::attachNow() {
   if (!idle) {
     return false;
   }
-  if (idle->stateFingerprint != state_.fingerprint) {
+  if (idle->stateFingerprint != fingerprint_) {
     pool_->release(std::move(idle));  // settings must be restored: the slow path does it
     return false;
   }
@@ -128,12 +128,12 @@ awaitable<std::string> ClientSession::restoreState(bool force) {
 
 // Returns an ErrorResponse when that failed; the caller then discards the backend.
 awaitable<std::string> ClientSession::restoreStateOn(pool::Backend& backend, bool force) {
-  if (!force && backend.stateFingerprint == state_.fingerprint) {
+  if (!force && backend.stateFingerprint == fingerprint_) {
     co_return std::string();
   }
   pool::HiddenResult result;
   try {
-    result = co_await backend.runHidden(restoreMessages(state_.settings, customSettings_),
+    result = co_await backend.runHidden(restoreMessages(changedSettings(), customSettings()),
                                         kRestoreSyncs);
   } catch (const std::exception& e) {
     backend.broken = true;
@@ -148,14 +148,38 @@ awaitable<std::string> ClientSession::restoreStateOn(pool::Backend& backend, boo
     co_return result.errorBytes;
   }
   SessionState fresh = readBack(result.rows, login_->user->name);
-  state_.settings = std::move(fresh.settings);
-  state_.fingerprint = fresh.fingerprint;
   if (cancelPid_ == 0) {
-    // Still starting up: these become the client's first ParameterStatus messages.
-    state_.reported = std::move(fresh.reported);
+    // Still starting up: the values Postgres reports become the client's first
+    // ParameterStatus messages.
+    for (const auto& [name, value] : fresh.reported) {
+      wire::appendParameterStatus(out_, name, value);
+    }
   }
-  backend.stateFingerprint = state_.fingerprint;
+  keepSettings(std::move(fresh));
+  backend.stateFingerprint = fingerprint_;
   co_return std::string();
+}
+
+const std::vector<Setting>& ClientSession::changedSettings() const {
+  static const std::vector<Setting> kNone;
+  return settings_ ? settings_->changed : kNone;
+}
+
+const std::vector<std::string>& ClientSession::customSettings() const {
+  static const std::vector<std::string> kNone;
+  return settings_ ? settings_->customNames : kNone;
+}
+
+void ClientSession::keepSettings(SessionState fresh) {
+  fingerprint_ = fresh.fingerprint;
+  if (fresh.settings.empty() && customSettings().empty()) {
+    settings_.reset();
+    return;
+  }
+  if (!settings_) {
+    settings_ = std::make_unique<ClientSettings>();
+  }
+  settings_->changed = std::move(fresh.settings);
 }
 
 // Sends the messages gathered for the backend now rather than after the client's read.
@@ -443,7 +467,7 @@ awaitable<void> ClientSession::releaseBackend() {
   if (settingsTouched_) {
     pool::HiddenResult result;
     try {
-      result = co_await backend_->runHidden(readBackMessages(customSettings_), kReadBackSyncs);
+      result = co_await backend_->runHidden(readBackMessages(customSettings()), kReadBackSyncs);
     } catch (const std::exception& e) {
       spdlog::warn("{} node={} reading settings back failed: {}", tag(), backend_->node().name,
                    e.what());
@@ -456,10 +480,8 @@ awaitable<void> ClientSession::releaseBackend() {
       co_return;
     }
     if (result.ok()) {
-      SessionState fresh = readBack(result.rows, login_->user->name);
-      state_.settings = std::move(fresh.settings);
-      state_.fingerprint = fresh.fingerprint;
-      backend_->stateFingerprint = state_.fingerprint;
+      keepSettings(readBack(result.rows, login_->user->name));
+      backend_->stateFingerprint = fingerprint_;
     } else {
       backend_->stateFingerprint = kUnknownState;
     }

@@ -268,7 +268,7 @@ awaitable<bool> ClientSession::finishStartup() {
   // The client sends nothing more before it is ready: its input buffer goes while it waits,
   // perhaps queued for a backend with many others.
   in_.releaseIfEmpty();
-  state_.fingerprint = ~uint64_t{0} - 1;  // forces the first restore, which reads values back
+  fingerprint_ = ~uint64_t{0} - 1;  // forces the first restore, which reads values back
   bool done = co_await takeBackend(Reply::Query, BackendWait::Queue, nullptr);
   if (!done) {
     // The error is in out_, followed by a ReadyForQuery that must not be sent.
@@ -298,10 +298,6 @@ awaitable<bool> ClientSession::finishStartup() {
   } else {
     startPump();
   }
-  for (const auto& [name, value] : state_.reported) {
-    wire::appendParameterStatus(out_, name, value);
-  }
-  std::vector<Setting>().swap(state_.reported);
   RAND_bytes(reinterpret_cast<unsigned char*>(&cancelPid_), sizeof cancelPid_);
   RAND_bytes(reinterpret_cast<unsigned char*>(&cancelSecret_), sizeof cancelSecret_);
   cancelPid_ = (cancelPid_ & 0x7fffffff) | 1;

@@ -381,8 +381,12 @@ void ClientSession::noteEffects(const StatementClass& what) {
     spdlog::debug("{} backend pinned to the client", tag());
   }
   for (const auto& name : what.customSettings) {
-    if (std::find(customSettings_.begin(), customSettings_.end(), name) == customSettings_.end()) {
-      customSettings_.push_back(name);
+    const std::vector<std::string>& known = customSettings();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      if (!settings_) {
+        settings_ = std::make_unique<ClientSettings>();
+      }
+      settings_->customNames.push_back(name);
     }
   }
 }

@@ -94,6 +94,15 @@ struct Statement {
   std::string deallocates;       // it is `DEALLOCATE name`: the client statement it removes
 };
 
+// The session settings a client changed from its startup values, as Postgres holds them (see
+// session_state.h), and the placeholder settings it used. Most clients change none.
+struct ClientSettings {
+  std::vector<Setting> changed;  // SessionState::settings
+  // Names of placeholder settings (`SET app.tenant = ...`) the client used:
+  // pg_settings does not list them, so they are read back by name.
+  std::vector<std::string> customNames;
+};
+
 // The prepared statements of a client.
 struct ClientStatements {
   std::unordered_map<std::string, Statement> named;
@@ -461,6 +470,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   awaitable<void> releaseBackend();
   awaitable<void> cleanupOnClose();
   awaitable<std::string> restoreState(bool force);
+  const std::vector<Setting>& changedSettings() const;
+  const std::vector<std::string>& customSettings() const;
+  // Keeps the client's settings as reading them back from its backend found them.
+  void keepSettings(SessionState fresh);
   awaitable<std::string> restoreStateOn(pool::Backend& backend, bool force);
   awaitable<void> sendToBackend();
   void enqueue(Reply kind) { pending_.push_back(Pending{kind, {}, {}, {}}); }
@@ -486,23 +499,23 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
 
   // Output to the client.
   std::string out_;
-  bool writing_ = false;
   std::unique_ptr<asio::steady_timer> idleTimer_;  // with client_idle_ms only
   std::unique_ptr<asio::steady_timer> changed_;    // see waitForChange()
 
   // The backend while one is attached.
   pool::Pool* pool_ = nullptr;
-  shardmap::ShardIndex shard_ = 0;  // the shard of pool_
   std::unique_ptr<pool::Backend> backend_;
   std::string toBackend_;  // messages gathered from one client read
   ReplyQueue pending_;
+  shardmap::ShardIndex shard_ = 0;  // the shard of pool_
+  char txStatus_ = 'I';             // as the client last saw it
+  bool writing_ = false;            // a write to the client is under way
   bool pumping_ = false;
   bool pumpWaiting_ = false;  // the pump is idle in a read from the backend
   bool releasing_ = false;
-  char txStatus_ = 'I';              // as the client last saw it
-  bool inPipeline_ = false;          // extended messages sent since the last Sync
-  bool skipToSync_ = false;          // after an error the router found itself
-  bool pinned_ = false;              // backend tied to this client until it leaves
+  bool inPipeline_ = false;  // extended messages sent since the last Sync
+  bool skipToSync_ = false;  // after an error the router found itself
+  bool pinned_ = false;      // backend tied to this client until it leaves
   bool settingsTouched_ = false;
   bool closing_ = false;
   bool closeRequested_ = false;
@@ -514,10 +527,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   bool wrote_ = false;           // a statement that may write went to the attached backend
   std::unique_ptr<RoutingState> routing_;  // see routing()
 
-  SessionState state_;
-  // Names of placeholder settings (`SET app.tenant = ...`) the client used:
-  // pg_settings does not list them, so they are read back by name.
-  std::vector<std::string> customSettings_;
+  std::unique_ptr<ClientSettings> settings_;      // null while the client changed none
+  uint64_t fingerprint_ = 0;                      // of the changed settings, as SessionState's
   std::unique_ptr<ClientStatements> statements_;  // see statements()
   uint64_t unnamedSeq_ = 0;                       // counts the client's unnamed statements
 };

@@ -208,7 +208,7 @@ RoutingState& ClientSession::routing() {
 // The session's search_path as a list of schemas, "$user" read as the session user.
 std::vector<std::string> ClientSession::searchPath() const {
   std::string_view value = "\"$user\", public";
-  for (const auto* settings : {&state_.settings, &login_->settings}) {
+  for (const auto* settings : {&changedSettings(), &login_->settings}) {
     auto it = std::find_if(settings->begin(), settings->end(),
                            [](const auto& setting) { return setting.first == "search_path"; });
     if (it != settings->end()) {
