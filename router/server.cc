@@ -93,6 +93,9 @@ awaitable<void> Worker::janitor() {
     }
     pools_.prune(pool::Clock::now());
     logins_.prune();
+    for (session::ClientSession& session : sessions) {
+      session.parkIfIdle();
+    }
     if (!work_ && sessions.empty()) {
       pools_.closeIdle();
       co_return;

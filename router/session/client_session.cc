@@ -122,11 +122,20 @@ awaitable<void> ClientSession::terminateQuietly() {
 }
 
 awaitable<ClientSession::Served> ClientSession::serve(Wake wake) {
-  if (wake == Wake::Readable) {
-    co_await readClient();
-  }
   wire::Frame frame;
+  bool readable = wake == Wake::Readable;
   for (;;) {
+    if (readable) {
+      // Read here, not in a coroutine of its own: that would cost a frame per client read.
+      char* data = in_.writable(4096);
+      size_t n = co_await client_->readSome(data, in_.writableSize());
+      in_.commit(n);
+      heardFromClient_ = true;
+      if (idleTimer_) {
+        idleTimer_->cancel();  // the client is not idle
+      }
+      readable = false;
+    }
     auto status = in_.next(frame);
     if (status == wire::FrameStatus::Bad) {
       protocolViolation("invalid message length");
@@ -160,11 +169,25 @@ awaitable<ClientSession::Served> ClientSession::serve(Wake wake) {
       }
       releaseIdleMemory();
       armIdleTimer();
-      if (park()) {
-        co_return Served::Parked;
+      // Waited for here, not in a coroutine of its own, for the same reason. parkIfIdle() may
+      // cut the wait short when the session became idle meanwhile: then it parks.
+      while (!readable) {
+        if (park()) {
+          co_return Served::Parked;
+        }
+        readerWaiting_ = true;
+        try {
+          co_await client_->waitReadable();
+          readable = true;
+        } catch (const boost::system::system_error& e) {
+          if (!parkAsked_ || e.code() != asio::error::operation_aborted) {
+            readerWaiting_ = parkAsked_ = false;
+            throw;
+          }
+          releaseIdleMemory();  // what was in flight when the reader began waiting is done
+        }
+        readerWaiting_ = parkAsked_ = false;
       }
-      co_await client_->waitReadable();
-      co_await readClient();
       continue;
     }
     if (frame.type == 'X') {
@@ -181,22 +204,26 @@ awaitable<ClientSession::Served> ClientSession::serve(Wake wake) {
   }
 }
 
-// Reads what the client sent: it is not idle any more.
-awaitable<void> ClientSession::readClient() {
-  char* data = in_.writable(4096);
-  size_t n = co_await client_->readSome(data, in_.writableSize());
-  in_.commit(n);
-  if (idleTimer_) {
-    idleTimer_->cancel();
+void ClientSession::parkIfIdle() {
+  bool heard = std::exchange(heardFromClient_, false);
+  if (heard || !readerWaiting_ || parkAsked_ || !parkable()) {
+    return;
   }
+  parkAsked_ = true;
+  client_->cancel();  // only the reader's wait is under way on the client's socket
+}
+
+// No backend, nothing in flight: whatever comes next starts with the client's next message.
+bool ClientSession::parkable() const {
+  bool busy = backend_ || pumping_ || releasing_ || writing_ || !pending_.empty() ||
+              !toBackend_.empty() || !out_.empty() || scatterPipeline() || copySplit();
+  return !busy;
 }
 
 // An idle session waits for its client with a socket wait that owns it, not with the
 // reader's coroutine: thousands of idle clients then hold no coroutine frames.
 bool ClientSession::park() {
-  bool busy = backend_ || pumping_ || releasing_ || writing_ || !pending_.empty() ||
-              !toBackend_.empty() || !out_.empty() || scatterPipeline() || copySplit();
-  if (busy || !client_->notifyWhenReadable(shared_from_this())) {
+  if (!parkable() || !client_->notifyWhenReadable(shared_from_this())) {
     return false;
   }
   changed_.reset();  // nobody waits on it: the reader is leaving and nothing else runs

@@ -294,6 +294,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   void cancelCurrentQuery();
   // Asks the session to end after its current transaction (graceful shutdown).
   void requestClose();
+  // Called about once a second by the worker: a session whose client sent nothing since the
+  // last call, and whose reader waits for it with no backend and nothing in flight, parks.
+  void parkIfIdle();
   // Tells the client the router is shutting down and closes the connection.
   awaitable<void> terminate();
   // Sends what is queued for the client, then closes the connection.
@@ -326,7 +329,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   };
   awaitable<void> serveOrEnd(Wake wake);
   awaitable<Served> serve(Wake wake);
-  awaitable<void> readClient();
+  bool parkable() const;
   // Waits for the client's next message without a coroutine if nothing is in flight;
   // false when the reader must wait itself.
   bool park();
@@ -525,6 +528,9 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   bool pipelineFailed_ = false;  // the backend reported an error since the client's last Sync
   bool onReplica_ = false;       // the attached backend is a replica's
   bool wrote_ = false;           // a statement that may write went to the attached backend
+  bool readerWaiting_ = false;   // the reader waits in waitReadable()
+  bool heardFromClient_ = false;           // the client sent something since parkIfIdle() last ran
+  bool parkAsked_ = false;                 // parkIfIdle() cut the reader's wait short
   std::unique_ptr<RoutingState> routing_;  // see routing()
 
   std::unique_ptr<ClientSettings> settings_;      // null while the client changed none
