@@ -93,6 +93,10 @@ awaitable<void> Worker::janitor() {
       co_return;
     }
     pools_.prune(pool::Clock::now());
+    logins_.prune();
+    for (session::ClientSession& session : sessions) {
+      session.parkIfIdle();
+    }
     if (!work_ && sessions.empty()) {
       pools_.closeIdle();
       co_return;
@@ -287,10 +291,8 @@ void Server::drain() {
   }
   for (auto& worker : workers_) {
     asio::post(worker->io(), [w = worker.get()] {
-      for (auto& [id, session] : w->sessions) {
-        if (auto live = session.lock()) {
-          live->requestClose();
-        }
+      for (session::ClientSession& session : w->sessions) {
+        session.requestClose();
       }
     });
   }
@@ -309,11 +311,10 @@ void Server::drain() {
   // Whoever is still connected at the deadline is told, as Postgres tells at a fast shutdown.
   for (auto& worker : workers_) {
     asio::post(worker->io(), [w = worker.get()] {
-      for (auto& [id, session] : w->sessions) {
-        if (auto live = session.lock()) {
-          asio::co_spawn(
-              w->io(), [live] { return live->terminate(); }, asio::detached);
-        }
+      for (session::ClientSession& session : w->sessions) {
+        asio::co_spawn(
+            w->io(), [live = session.shared_from_this()] { return live->terminate(); },
+            asio::detached);
       }
     });
   }

@@ -16,12 +16,14 @@
 #include <unordered_map>
 #include <vector>
 
-#include "router/asio.h"
-#include "router/config.h"
-#include "router/pool/pool.h"
 #include "replication/cluster_status.h"
 #include "replication/health_monitor.h"
 #include "replication/read_balancer.h"
+#include "router/asio.h"
+#include "router/config.h"
+#include "router/pool/pool.h"
+#include "router/session/client_login.h"
+#include "router/session/session_list.h"
 #include "router/sql/plan_cache.h"
 #include "shardmap/map.h"
 
@@ -97,12 +99,14 @@ class Worker {
     functionWrites_.clear();
   }
   pool::PoolSet& pools() { return pools_; }
+  session::LoginTable& logins() { return logins_; }
   asio::ssl::context* serverTls() const { return serverTls_; }
   CancelRegistry& cancels() { return cancels_; }
   int index() const { return index_; }
 
-  // Sessions on this worker, for shutdown; touched on this worker only.
-  std::unordered_map<uint64_t, std::weak_ptr<session::ClientSession>> sessions;
+  // Sessions on this worker, for shutdown; touched on this worker only. A session leaves
+  // when it ends.
+  session::SessionList sessions;
 
   void start();
   void join();
@@ -129,6 +133,7 @@ class Worker {
   std::unordered_map<std::string, bool> functionWrites_;
   uint64_t columnsGeneration_ = 0;
   bool hasReplicas_ = false;
+  session::LoginTable logins_;
   asio::io_context io_{1};
   pool::PoolSet pools_;
   asio::ssl::context* serverTls_;

@@ -12,6 +12,31 @@ namespace shardline::net {
 
 namespace {
 
+// Allocates with operator new. Asio otherwise recycles a block per thread for each new
+// operation: an idle client's wait, held for as long as the client idles, would get
+// whatever larger block the previous operation freed.
+template <typename T>
+struct PlainAllocator {
+  using value_type = T;
+  PlainAllocator() = default;
+  template <typename U>
+  PlainAllocator(const PlainAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+  void deallocate(T* p, size_t) { ::operator delete(p); }
+  template <typename U>
+  bool operator==(const PlainAllocator<U>&) const {
+    return true;
+  }
+};
+
+struct ReadableHandler {
+  using allocator_type = PlainAllocator<void>;
+  allocator_type get_allocator() const { return {}; }
+  void operator()(ErrorCode ec) const { waiter->onReadable(ec); }
+
+  std::shared_ptr<ReadableWaiter> waiter;
+};
+
 template <typename Socket>
 class SocketTransport final : public Transport {
  public:
@@ -22,6 +47,11 @@ class SocketTransport final : public Transport {
 
   awaitable<void> waitReadable() override {
     co_await socket_.async_wait(Socket::wait_read, use_awaitable);
+  }
+
+  bool notifyWhenReadable(std::shared_ptr<ReadableWaiter> waiter) override {
+    socket_.async_wait(Socket::wait_read, ReadableHandler{std::move(waiter)});
+    return true;
   }
 
   awaitable<size_t> readSome(char* data, size_t size) override {

@@ -13,12 +13,30 @@
 
 namespace shardline::net {
 
+// Told when a connection becomes readable, for a connection that waits without a coroutine:
+// an idle client's session holds none.
+class ReadableWaiter {
+ public:
+  // `ec` is set when the wait failed, operation_aborted when the connection was closed.
+  virtual void onReadable(ErrorCode ec) = 0;
+
+ protected:
+  ~ReadableWaiter() = default;
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
   // Completes when a read would not block. Waiting first, then reading, spares
   // a read that fails with EAGAIN and lets an idle connection hold no buffer.
   virtual awaitable<void> waitReadable() = 0;
+  // Calls waiter->onReadable once, when a read would not block, keeping `waiter` alive until
+  // then. False when the transport cannot tell without reading (TLS may hold decrypted
+  // bytes already); the caller must wait with readSome then.
+  virtual bool notifyWhenReadable(std::shared_ptr<ReadableWaiter> waiter) {
+    (void)waiter;
+    return false;
+  }
   virtual awaitable<size_t> readSome(char* data, size_t size) = 0;
   virtual awaitable<void> writeAll(std::string_view data) = 0;
   // Writes what the socket takes now without waiting; returns how much.

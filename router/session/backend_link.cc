@@ -28,11 +28,20 @@ bool startsWith(std::string_view text, std::string_view prefix) {
 awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wait,
                                              std::string* failure) {
   while (releasing_) {
-    co_await waitSignal(pumpDone_);
+    co_await waitForChange();
   }
   if (backend_) {
     co_return true;
   }
+  bool taken = co_await takeBackend(failureReply, wait, failure);
+  if (taken) {
+    startPump();
+  }
+  co_return taken;
+}
+
+awaitable<bool> ClientSession::takeBackend(Reply failureReply, BackendWait wait,
+                                           std::string* failure) {
   if (pool_ == nullptr) {
     // The first backend: the default shard's primary, or while it is out, at login, a replica
     // (the settings and parameters it reports are the same), so that clients can still read.
@@ -45,9 +54,9 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wai
       reportFailure(std::move(error), failureReply);
       co_return false;
     }
-    pool_ = &worker_.pools().get(*node, database_, *user_);
+    pool_ = &worker_.pools().get(*node, login_->database, *login_->user);
   }
-  pool::Checkout checkout = co_await pool_->acquire(startupSettings_, wait == BackendWait::Queue);
+  pool::Checkout checkout = co_await pool_->acquire(login_->settings, wait == BackendWait::Queue);
   if (!checkout.backend && checkout.errorBytes.empty()) {
     co_return false;  // none free, and the caller chose not to wait
   }
@@ -65,7 +74,6 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wai
     }
     co_return false;
   }
-  startPump();
   co_return true;
 }
 
@@ -90,11 +98,11 @@ bool ClientSession::attachNow() {
   if (pool_ == nullptr) {
     return false;
   }
-  std::unique_ptr<pool::Backend> idle = pool_->takeIdle(startupSettings_);
+  std::unique_ptr<pool::Backend> idle = pool_->takeIdle(login_->settings);
   if (!idle) {
     return false;
   }
-  if (idle->stateFingerprint != state_.fingerprint) {
+  if (idle->stateFingerprint != fingerprint_) {
     pool_->release(std::move(idle));  // settings must be restored: the slow path does it
     return false;
   }
@@ -104,7 +112,7 @@ bool ClientSession::attachNow() {
 }
 
 void ClientSession::startPump() {
-  spdlog::debug("{} node={} attached backend pid {}", prefix_, backend_->node().name,
+  spdlog::debug("{} node={} attached backend pid {}", tag(), backend_->node().name,
                 backend_->pid());
   pumping_ = true;
   asio::co_spawn(
@@ -123,12 +131,12 @@ awaitable<std::string> ClientSession::restoreState(bool force) {
 
 // Returns an ErrorResponse when that failed; the caller then discards the backend.
 awaitable<std::string> ClientSession::restoreStateOn(pool::Backend& backend, bool force) {
-  if (!force && backend.stateFingerprint == state_.fingerprint) {
+  if (!force && backend.stateFingerprint == fingerprint_) {
     co_return std::string();
   }
   pool::HiddenResult result;
   try {
-    result = co_await backend.runHidden(restoreMessages(state_.settings, customSettings_),
+    result = co_await backend.runHidden(restoreMessages(changedSettings(), customSettings()),
                                         kRestoreSyncs);
   } catch (const std::exception& e) {
     backend.broken = true;
@@ -142,15 +150,39 @@ awaitable<std::string> ClientSession::restoreStateOn(pool::Backend& backend, boo
     }
     co_return result.errorBytes;
   }
-  SessionState fresh = readBack(result.rows, user_->name);
-  state_.settings = std::move(fresh.settings);
-  state_.fingerprint = fresh.fingerprint;
+  SessionState fresh = readBack(result.rows, login_->user->name);
   if (cancelPid_ == 0) {
-    // Still starting up: these become the client's first ParameterStatus messages.
-    state_.reported = std::move(fresh.reported);
+    // Still starting up: the values Postgres reports become the client's first
+    // ParameterStatus messages.
+    for (const auto& [name, value] : fresh.reported) {
+      wire::appendParameterStatus(out_, name, value);
+    }
   }
-  backend.stateFingerprint = state_.fingerprint;
+  keepSettings(std::move(fresh));
+  backend.stateFingerprint = fingerprint_;
   co_return std::string();
+}
+
+const std::vector<Setting>& ClientSession::changedSettings() const {
+  static const std::vector<Setting> kNone;
+  return settings_ ? settings_->changed : kNone;
+}
+
+const std::vector<std::string>& ClientSession::customSettings() const {
+  static const std::vector<std::string> kNone;
+  return settings_ ? settings_->customNames : kNone;
+}
+
+void ClientSession::keepSettings(SessionState fresh) {
+  fingerprint_ = fresh.fingerprint;
+  if (fresh.settings.empty() && customSettings().empty()) {
+    settings_.reset();
+    return;
+  }
+  if (!settings_) {
+    settings_ = std::make_unique<ClientSettings>();
+  }
+  settings_->changed = std::move(fresh.settings);
 }
 
 // Sends the messages gathered for the backend now rather than after the client's read.
@@ -182,7 +214,7 @@ awaitable<void> ClientSession::pump() {
         throw std::runtime_error("backend sent a malformed message");
       }
       emitReadySynthetic();
-      pumpProgress_.cancel();
+      signalChange();
       try {
         // With nothing read yet and replies due, what is queued goes out with them.
         bool replyDue = !read && !pending_.empty();
@@ -212,7 +244,7 @@ awaitable<void> ClientSession::pump() {
     pumpWaiting_ = false;
     lost = !closing_;
     if (lost) {
-      spdlog::warn("{} node={} backend connection lost: {}", prefix_,
+      spdlog::warn("{} node={} backend connection lost: {}", tag(),
                    backend_ ? backend_->node().name : "?", e.what());
       if (backend_) {
         backend_->broken = true;
@@ -235,8 +267,7 @@ awaitable<void> ClientSession::pump() {
   }
   pumping_ = false;
   releasing_ = false;
-  pumpDone_.cancel();
-  pumpProgress_.cancel();
+  signalChange();
 }
 
 void ClientSession::onBackendFrame(wire::Frame frame) {
@@ -259,7 +290,9 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
   if (type == 'C') {
     std::string_view tag = frame.body;
     if (startsWith(tag, "DEALLOCATE ALL") || startsWith(tag, "DISCARD ALL")) {
-      statements_.clear();
+      if (statements_) {
+        statements_->named.clear();
+      }
       backend_->prepared.clear();
     }
   }
@@ -330,7 +363,7 @@ void ClientSession::onBackendFrame(wire::Frame frame) {
     case 'Z':
       txStatus_ = frame.body.empty() ? 'I' : frame.body[0];
       if (head.kind != Reply::HiddenSync) {
-        if (!deferredBegin_.empty() && txStatus_ == 'I') {
+        if (beginDeferred() && txStatus_ == 'I') {
           // The client's transaction has not reached a backend yet: for the client it is open.
           txStatus_ = 'T';
           wire::appendReadyForQuery(out_, 'T');
@@ -361,7 +394,7 @@ void ClientSession::popThroughSync() {
   for (auto it = skipped.rbegin(); it != skipped.rend(); ++it) {
     forgetDroppedParse(*it);
     if (it->kind == Reply::LocalClose && it->closed) {
-      statements_[it->name] = std::move(*it->closed);
+      statements().named[it->name] = std::move(*it->closed);
     }
   }
 }
@@ -384,7 +417,7 @@ void ClientSession::forgetDroppedParse(const Pending& entry) {
     backend_->prepared.erase(entry.backendName);
   }
   if (entry.kind == Reply::Parse || entry.kind == Reply::Synthetic) {
-    statements_.erase(entry.name);
+    forgetStatement(entry.name);
   }
   // A statement whose Parse the router answered stays the client's when a backend refuses
   // to prepare it (a table not found yet): the client believes it exists, and each later Bind
@@ -395,9 +428,8 @@ void ClientSession::markVerified(const Pending& entry) {
   if (entry.name.empty()) {
     return;
   }
-  auto it = statements_.find(entry.name);
-  if (it != statements_.end()) {
-    it->second.verified = true;
+  if (Statement* statement = findStatement(entry.name)) {
+    statement->verified = true;
   }
 }
 
@@ -407,7 +439,7 @@ void ClientSession::emitReadySynthetic() {
     if (head.kind == Reply::LocalClose) {
       // DEALLOCATE by Execute removes the statement only now; Close already did.
       if (!head.closed) {
-        statements_.erase(head.name);
+        forgetStatement(head.name);
       }
     } else if (head.kind != Reply::Synthetic && head.kind != Reply::CopyEnd) {
       return;
@@ -428,7 +460,7 @@ bool ClientSession::shouldRelease() const {
   }
   // A backend that only described statements for a transaction the router answered BEGIN
   // for holds no transaction: it goes back too.
-  bool backendIdle = txStatus_ == 'I' || !deferredBegin_.empty();
+  bool backendIdle = txStatus_ == 'I' || beginDeferred();
   return backendIdle && pending_.empty() && !inPipeline_ && toBackend_.empty() &&
          (!backend_ || backend_->reader().empty());
 }
@@ -438,9 +470,9 @@ awaitable<void> ClientSession::releaseBackend() {
   if (settingsTouched_) {
     pool::HiddenResult result;
     try {
-      result = co_await backend_->runHidden(readBackMessages(customSettings_), kReadBackSyncs);
+      result = co_await backend_->runHidden(readBackMessages(customSettings()), kReadBackSyncs);
     } catch (const std::exception& e) {
-      spdlog::warn("{} node={} reading settings back failed: {}", prefix_, backend_->node().name,
+      spdlog::warn("{} node={} reading settings back failed: {}", tag(), backend_->node().name,
                    e.what());
       backend_->broken = true;
     }
@@ -451,16 +483,14 @@ awaitable<void> ClientSession::releaseBackend() {
       co_return;
     }
     if (result.ok()) {
-      SessionState fresh = readBack(result.rows, user_->name);
-      state_.settings = std::move(fresh.settings);
-      state_.fingerprint = fresh.fingerprint;
-      backend_->stateFingerprint = state_.fingerprint;
+      keepSettings(readBack(result.rows, login_->user->name));
+      backend_->stateFingerprint = fingerprint_;
     } else {
       backend_->stateFingerprint = kUnknownState;
     }
     settingsTouched_ = false;
   }
-  spdlog::debug("{} released backend pid {}", prefix_, backend_->pid());
+  spdlog::debug("{} released backend pid {}", tag(), backend_->pid());
   if (wrote_) {
     noteWrite(shard_);  // acknowledged: the client's reads must see it from now on
     wrote_ = false;
@@ -477,14 +507,14 @@ awaitable<void> ClientSession::releaseBackend() {
 // cannot be made clean (Postgres then rolls back whatever was open).
 awaitable<void> ClientSession::cleanupOnClose() {
   closing_ = true;
-  if (copySplit_) {
+  if (CopySplit* split = copySplit()) {
     // Closing the shards' connections aborts their COPY: none of its rows stay.
-    for (Leg& leg : copySplit_->legs) {
+    for (Leg& leg : split->legs) {
       leg.backend->broken = true;
     }
-    releaseLegs(copySplit_->legs);
-    copySplit_.reset();
-    scatterBackends_.clear();
+    releaseLegs(split->legs);
+    routing_->copySplit.reset();
+    routing_->scatterBackends.clear();
   }
   // Only a pump idle in a read is interrupted; one running the router's own
   // statements finishes them so that nothing is left unread on the backend.
@@ -492,7 +522,7 @@ awaitable<void> ClientSession::cleanupOnClose() {
     backend_->cancelIo();
   }
   while (pumping_) {
-    co_await waitSignal(pumpDone_);
+    co_await waitForChange();
   }
   if (!backend_) {
     co_return;

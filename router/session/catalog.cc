@@ -46,8 +46,8 @@ awaitable<std::optional<std::vector<Row>>> ClientSession::catalogQuery(std::stri
   if (node == nullptr) {
     co_return std::nullopt;
   }
-  pool::Pool& pool = worker_.pools().get(*node, database_, *user_);
-  pool::Checkout checkout = co_await pool.acquire(startupSettings_, true);
+  pool::Pool& pool = worker_.pools().get(*node, login_->database, *login_->user);
+  pool::Checkout checkout = co_await pool.acquire(login_->settings, true);
   if (!checkout.backend) {
     co_return std::nullopt;
   }

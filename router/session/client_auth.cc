@@ -95,11 +95,12 @@ awaitable<bool> ClientSession::startup() {
     }
     negotiateProtocol(uint32_t(code) & 0xffff, parameters);
     std::string userName;
+    ClientLogin login;
     for (const auto& [name, value] : parameters) {
       if (name == "user") {
         userName = value;
       } else if (name == "database") {
-        database_ = value;
+        login.database = value;
       }
     }
     if (userName.empty()) {
@@ -108,21 +109,22 @@ awaitable<bool> ClientSession::startup() {
       co_await flushClient();
       co_return false;
     }
-    if (database_.empty()) {
-      database_ = userName;
+    if (login.database.empty()) {
+      login.database = userName;
     }
-    user_ = worker_.config().findUser(userName);
-    if (user_ == nullptr) {
+    login.user = worker_.config().findUser(userName);
+    if (login.user == nullptr) {
       // As Postgres does, ask for a password anyway so that the answer does
       // not tell which user names exist.
-      spdlog::info("{} unknown user \"{}\" refused", prefix_, userName);
+      spdlog::info("{} unknown user \"{}\" refused", tag(), userName);
       std::string ignored;
       co_await authenticateScram(auth::makeScramVerifier(userName + "\x01unknown"), ignored);
       appendAuthFailed(out_, userName);
       co_await flushClient();
       co_return false;
     }
-    startupSettings_ = startupSettings(parameters);
+    login.settings = startupSettings(parameters);
+    login_ = worker_.logins().share(std::move(login));
     co_return true;
   }
 }
@@ -145,15 +147,15 @@ awaitable<bool> ClientSession::readTyped(wire::Frame& frame) {
 
 awaitable<bool> ClientSession::authenticate() {
   std::string error;
-  bool ok = user_->auth == ClientAuth::Trust;
-  if (user_->auth == ClientAuth::Md5) {
+  bool ok = login_->user->auth == ClientAuth::Trust;
+  if (login_->user->auth == ClientAuth::Md5) {
     ok = co_await authenticateMd5();
-  } else if (user_->auth == ClientAuth::ScramSha256) {
+  } else if (login_->user->auth == ClientAuth::ScramSha256) {
     ok = co_await authenticateScram(error);
   }
   if (!ok) {
-    spdlog::info("{} authentication failed for user \"{}\" {}", prefix_, user_->name, error);
-    appendAuthFailed(out_, user_->name);
+    spdlog::info("{} authentication failed for user \"{}\" {}", tag(), login_->user->name, error);
+    appendAuthFailed(out_, login_->user->name);
     co_await flushClient();
     co_return false;
   }
@@ -173,14 +175,14 @@ awaitable<bool> ClientSession::authenticateMd5() {
   }
   std::string_view response = frame.body.substr(0, frame.body.find('\0'));
   co_return auth::constantTimeEqual(response,
-                                    auth::md5ResponseFromStored(user_->password, saltView));
+                                    auth::md5ResponseFromStored(login_->user->password, saltView));
 }
 
 awaitable<bool> ClientSession::upgradeToTls() {
   try {
     client_ = co_await net::tlsAccept(std::move(client_), *worker_.serverTls());
   } catch (const std::exception& e) {
-    spdlog::info("{} TLS handshake failed: {}", prefix_, e.what());
+    spdlog::info("{} TLS handshake failed: {}", tag(), e.what());
     client_.reset();
     co_return false;
   }
@@ -208,7 +210,7 @@ void ClientSession::negotiateProtocol(uint32_t minor, const std::vector<Setting>
 }
 
 awaitable<bool> ClientSession::authenticateScram(std::string& error) {
-  co_return co_await authenticateScram(user_->password, error);
+  co_return co_await authenticateScram(login_->user->password, error);
 }
 
 awaitable<bool> ClientSession::authenticateScram(const std::string& secret, std::string& error) {
@@ -263,8 +265,11 @@ awaitable<bool> ClientSession::authenticateScram(const std::string& secret, std:
 // Takes a first backend to apply the client's startup settings and learn the
 // values Postgres reports for them, then says ready.
 awaitable<bool> ClientSession::finishStartup() {
-  state_.fingerprint = ~uint64_t{0} - 1;  // forces the first restore, which reads values back
-  bool done = co_await ensureBackend(Reply::Query);
+  // The client sends nothing more before it is ready: its input buffer goes while it waits,
+  // perhaps queued for a backend with many others.
+  in_.releaseIfEmpty();
+  fingerprint_ = ~uint64_t{0} - 1;  // forces the first restore, which reads values back
+  bool done = co_await takeBackend(Reply::Query, BackendWait::Queue, nullptr);
   if (!done) {
     // The error is in out_, followed by a ReadyForQuery that must not be sent.
     // Failing to start a session is FATAL, as in Postgres.
@@ -286,17 +291,20 @@ awaitable<bool> ClientSession::finishStartup() {
     co_await flushClient();
     co_return false;
   }
-  for (const auto& [name, value] : state_.reported) {
-    wire::appendParameterStatus(out_, name, value);
+  // In transaction mode the backend goes back at once, without a pump: the client now
+  // waits for nothing.
+  if (shouldRelease()) {
+    pool_->release(std::move(backend_));
+  } else {
+    startPump();
   }
-  std::vector<Setting>().swap(state_.reported);
   RAND_bytes(reinterpret_cast<unsigned char*>(&cancelPid_), sizeof cancelPid_);
   RAND_bytes(reinterpret_cast<unsigned char*>(&cancelSecret_), sizeof cancelSecret_);
   cancelPid_ = (cancelPid_ & 0x7fffffff) | 1;
   worker_.cancels().add(cancelPid_, cancelSecret_, weak_from_this(), &worker_);
   wire::MessageWriter(out_).begin('K').int32(cancelPid_).int32(cancelSecret_).end();
   wire::appendReadyForQuery(out_, 'I');
-  spdlog::debug("{} user={} database={} ready", prefix_, user_->name, database_);
+  spdlog::debug("{} user={} database={} ready", tag(), login_->user->name, login_->database);
   co_return true;
 }
 

@@ -19,11 +19,7 @@ ClientSession::ClientSession(Worker& worker, std::unique_ptr<net::Transport> tra
     : worker_(worker),
       client_(std::move(transport)),
       in_(worker.config().maxMessageBytes),
-      id_(id),
-      prefix_("c" + std::to_string(id)),
-      writerIdle_(worker.io()),
-      pumpDone_(worker.io()),
-      pumpProgress_(worker.io()) {}
+      id_(id) {}
 
 ClientSession::~ClientSession() {
   if (cancelPid_ != 0) {
@@ -33,43 +29,69 @@ ClientSession::~ClientSession() {
 
 awaitable<void> ClientSession::run() {
   auto self = shared_from_this();
-  worker_.sessions[id_] = self;
+  worker_.sessions.push_back(*this);
   // A client that has not finished logging in within client_login_ms is dropped.
   asio::steady_timer loginTimer(worker_.io());
   loginTimer.expires_after(worker_.config().timeouts.clientLogin);
   loginTimer.async_wait([weak = weak_from_this()](ErrorCode ec) {
     auto self = weak.lock();
     if (!ec && self && self->cancelPid_ == 0 && self->client_) {
-      spdlog::info("{} login timeout", self->prefix_);
+      spdlog::info("{} login timeout", self->tag());
       self->client_->close();
     }
   });
+  bool ready = false;
   try {
-    bool ready = co_await startup();
+    ready = co_await startup();
     if (ready) {
       ready = co_await authenticate();
     }
     if (ready) {
       ready = co_await finishStartup();
     }
-    loginTimer.cancel();
-    if (ready) {
-      co_await serve();
-    }
   } catch (const std::exception& e) {
-    spdlog::debug("{} connection ended: {}", prefix_, e.what());
+    spdlog::debug("{} connection ended: {}", tag(), e.what());
   }
+  loginTimer.cancel();
+  if (ready) {
+    co_await serveOrEnd(Wake::Buffered);
+  } else {
+    co_await finish();
+  }
+}
+
+awaitable<void> ClientSession::serveOrEnd(Wake wake) {
+  Served served = Served::Ended;
+  try {
+    served = co_await serve(wake);
+  } catch (const std::exception& e) {
+    spdlog::debug("{} connection ended: {}", tag(), e.what());
+  }
+  if (served == Served::Ended) {
+    co_await finish();
+  }
+}
+
+// The client's socket is readable, or closed, after an idle wait. A failed wait shows again
+// in the read, which then ends the session.
+void ClientSession::onReadable(ErrorCode) {
+  asio::co_spawn(
+      worker_.io(), [self = shared_from_this()] { return self->serveOrEnd(Wake::Readable); },
+      asio::detached);
+}
+
+awaitable<void> ClientSession::finish() {
   closing_ = true;
   try {
     co_await cleanupOnClose();
   } catch (const std::exception& e) {
-    spdlog::debug("{} cleanup failed: {}", prefix_, e.what());
+    spdlog::debug("{} cleanup failed: {}", tag(), e.what());
   }
   if (client_) {
     client_->close();
   }
-  worker_.sessions.erase(id_);
-  spdlog::debug("{} closed", prefix_);
+  unlink();  // from the worker's sessions
+  spdlog::debug("{} closed", tag());
 }
 
 void ClientSession::requestClose() {
@@ -99,15 +121,26 @@ awaitable<void> ClientSession::terminateQuietly() {
   }
 }
 
-awaitable<void> ClientSession::serve() {
+awaitable<ClientSession::Served> ClientSession::serve(Wake wake) {
   wire::Frame frame;
-  asio::steady_timer idleTimer(worker_.io());
+  bool readable = wake == Wake::Readable;
   for (;;) {
+    if (readable) {
+      // Read here, not in a coroutine of its own: that would cost a frame per client read.
+      char* data = in_.writable(4096);
+      size_t n = co_await client_->readSome(data, in_.writableSize());
+      in_.commit(n);
+      heardFromClient_ = true;
+      if (idleTimer_) {
+        idleTimer_->cancel();  // the client is not idle
+      }
+      readable = false;
+    }
     auto status = in_.next(frame);
     if (status == wire::FrameStatus::Bad) {
       protocolViolation("invalid message length");
       co_await flushClient();
-      co_return;
+      co_return Served::Ended;
     }
     if (status == wire::FrameStatus::NeedMore) {
       // Everything gathered from this read goes to the backend in one write.
@@ -127,29 +160,38 @@ awaitable<void> ClientSession::serve() {
         co_await flushClient();
       }
       if (closeRequested_ && !backend_) {
-        co_return;
+        co_return Served::Ended;
       }
       // A client that sends faster than it reads waits here, so that neither
       // its replies nor its queued requests grow without bound.
       while (pumping_ && (pending_.size() > kMaxPendingReplies || out_.size() > kMaxOutput)) {
-        co_await waitSignal(pumpProgress_);
+        co_await waitForChange();
       }
       releaseIdleMemory();
-      bool idleLimit = worker_.config().timeouts.clientIdle.count() > 0;
-      if (idleLimit) {
-        armIdleTimer(idleTimer);
+      armIdleTimer();
+      // Waited for here, not in a coroutine of its own, for the same reason. parkIfIdle() may
+      // cut the wait short when the session became idle meanwhile: then it parks.
+      while (!readable) {
+        if (park()) {
+          co_return Served::Parked;
+        }
+        readerWaiting_ = true;
+        try {
+          co_await client_->waitReadable();
+          readable = true;
+        } catch (const boost::system::system_error& e) {
+          if (!parkAsked_ || e.code() != asio::error::operation_aborted) {
+            readerWaiting_ = parkAsked_ = false;
+            throw;
+          }
+          releaseIdleMemory();  // what was in flight when the reader began waiting is done
+        }
+        readerWaiting_ = parkAsked_ = false;
       }
-      co_await client_->waitReadable();
-      if (idleLimit) {
-        idleTimer.cancel();
-      }
-      char* data = in_.writable(4096);
-      size_t n = co_await client_->readSome(data, in_.writableSize());
-      in_.commit(n);
       continue;
     }
     if (frame.type == 'X') {
-      co_return;
+      co_return Served::Ended;
     }
     if (skipToSync_ && frame.type != 'S') {
       continue;
@@ -157,24 +199,51 @@ awaitable<void> ClientSession::serve() {
     co_await handle(frame);
     if (closing_) {
       co_await flushClient();  // a protocol violation's FATAL goes out before the close
-      co_return;
+      co_return Served::Ended;
     }
   }
+}
+
+void ClientSession::parkIfIdle() {
+  bool heard = std::exchange(heardFromClient_, false);
+  if (heard || !readerWaiting_ || parkAsked_ || !parkable()) {
+    return;
+  }
+  parkAsked_ = true;
+  client_->cancel();  // only the reader's wait is under way on the client's socket
+}
+
+// No backend, nothing in flight: whatever comes next starts with the client's next message.
+bool ClientSession::parkable() const {
+  bool busy = backend_ || pumping_ || releasing_ || writing_ || !pending_.empty() ||
+              !toBackend_.empty() || !out_.empty() || scatterPipeline() || copySplit();
+  return !busy;
+}
+
+// An idle session waits for its client with a socket wait that owns it, not with the
+// reader's coroutine: thousands of idle clients then hold no coroutine frames.
+bool ClientSession::park() {
+  if (!parkable() || !client_->notifyWhenReadable(shared_from_this())) {
+    return false;
+  }
+  changed_.reset();  // nobody waits on it: the reader is leaving and nothing else runs
+  return true;
 }
 
 // Picks the handler of a client message. (An if/else chain: GCC 12 has
 // miscompiled co_await inside switch statements here.)
 awaitable<void> ClientSession::handle(wire::Frame frame) {
   const char type = frame.type;
-  if (scatter_ && type != 'S') {
+  const bool copySplitting = copySplit() != nullptr;
+  if (scatterPipeline() && type != 'S') {
     gatherForScatter(frame);
-  } else if (copySplit_ && type == 'd') {
+  } else if (copySplitting && type == 'd') {
     co_await copySplitData(frame);
-  } else if (copySplit_ && (type == 'c' || type == 'f')) {
+  } else if (copySplitting && (type == 'c' || type == 'f')) {
     co_await endCopySplit(frame);
-  } else if (copySplit_ && (type == 'H' || type == 'S')) {
+  } else if (copySplitting && (type == 'H' || type == 'S')) {
     // Postgres ignores Flush and Sync during copy-in.
-  } else if (copySplit_) {
+  } else if (copySplitting) {
     protocolViolation("unexpected message type during COPY from stdin");
   } else if (type == 'Q') {
     co_await handleQuery(frame);
@@ -226,22 +295,27 @@ void ClientSession::releaseIdleMemory() {
   if (toBackend_.empty()) {
     std::string().swap(toBackend_);
   }
-  std::string().swap(sending_);
   pending_.release();
 }
 
 // Closes the client after client_idle_ms without a message while no
 // transaction is open, as Postgres' idle_session_timeout does. While a reply is
 // still on its way or a transaction is open, the timer starts over.
-void ClientSession::armIdleTimer(asio::steady_timer& timer) {
-  timer.expires_after(worker_.config().timeouts.clientIdle);
-  timer.async_wait([weak = weak_from_this(), &timer](ErrorCode ec) {
+void ClientSession::armIdleTimer() {
+  if (worker_.config().timeouts.clientIdle.count() == 0) {
+    return;
+  }
+  if (!idleTimer_) {
+    idleTimer_ = std::make_unique<asio::steady_timer>(worker_.io());
+  }
+  idleTimer_->expires_after(worker_.config().timeouts.clientIdle);
+  idleTimer_->async_wait([weak = weak_from_this()](ErrorCode ec) {
     auto self = weak.lock();
     if (ec || !self || !self->client_) {
       return;
     }
     if (!self->isIdle()) {
-      self->armIdleTimer(timer);
+      self->armIdleTimer();
       return;
     }
     wire::appendError(self->out_, "57P05", "terminating connection due to idle-session timeout",
@@ -252,7 +326,7 @@ void ClientSession::armIdleTimer(asio::steady_timer& timer) {
 }
 
 void ClientSession::protocolViolation(std::string_view message) {
-  spdlog::info("{} protocol violation: {}", prefix_, message);
+  spdlog::info("{} protocol violation: {}", tag(), message);
   wire::appendError(out_, "08P01", message, "FATAL");
   closing_ = true;
 }
@@ -263,9 +337,8 @@ awaitable<void> ClientSession::handleQuery(wire::Frame frame) {
 
   // DEALLOCATE of a statement the router prepared under another name is answered here.
   if (!what.deallocateName.empty() && txStatus_ != 'E') {
-    auto it = statements_.find(what.deallocateName);
-    if (it != statements_.end()) {
-      statements_.erase(it);
+    if (findStatement(what.deallocateName) != nullptr) {
+      forgetStatement(what.deallocateName);
       std::string reply;
       wire::appendCommandComplete(reply, "DEALLOCATE");
       wire::appendReadyForQuery(reply, txStatus_);
@@ -290,8 +363,7 @@ awaitable<void> ClientSession::handleQuery(wire::Frame frame) {
   noteEffects(what);
 
   // Protocol-level statements share one namespace with SQL PREPARE/EXECUTE.
-  auto named = statements_.find(what.prepareName);
-  if (!what.prepareName.empty() && named != statements_.end()) {
+  if (!what.prepareName.empty() && findStatement(what.prepareName) != nullptr) {
     Pending failing(Reply::Query);
     wire::appendError(failing.bytes, "42P05",
                       "prepared statement \"" + what.prepareName + "\" already exists");
@@ -299,17 +371,16 @@ awaitable<void> ClientSession::handleQuery(wire::Frame frame) {
     pending_.push_back(std::move(failing));
     co_return;
   }
-  named = statements_.find(what.executeName);
-  if (!what.executeName.empty() && named != statements_.end()) {
-    executeUnderClientName(named->first, named->second, frame.bytes);
+  Statement* executed = what.executeName.empty() ? nullptr : findStatement(what.executeName);
+  if (executed != nullptr) {
+    executeUnderClientName(what.executeName, *executed, frame.bytes);
     co_return;
   }
   toBackend_.append(frame.bytes);
   enqueue(Reply::Query);
   // A simple query destroys the unnamed statement, the client's and the backend's.
   backend_->unnamedClient = 0;
-  unnamed_ = Statement{};
-  ++unnamedSeq_;
+  dropUnnamed();
 }
 
 // SQL EXECUTE of a statement the client prepared with Parse: the backend
@@ -334,11 +405,15 @@ void ClientSession::noteEffects(const StatementClass& what) {
   settingsTouched_ = settingsTouched_ || what.changesSettings;
   if (what.pinsBackend && !pinned_) {
     pinned_ = true;
-    spdlog::debug("{} backend pinned to the client", prefix_);
+    spdlog::debug("{} backend pinned to the client", tag());
   }
   for (const auto& name : what.customSettings) {
-    if (std::find(customSettings_.begin(), customSettings_.end(), name) == customSettings_.end()) {
-      customSettings_.push_back(name);
+    const std::vector<std::string>& known = customSettings();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      if (!settings_) {
+        settings_ = std::make_unique<ClientSettings>();
+      }
+      settings_->customNames.push_back(name);
     }
   }
 }
@@ -347,7 +422,7 @@ void ClientSession::noteEffects(const Statement& statement) {
   settingsTouched_ = settingsTouched_ || statement.changesSettings;
   if (statement.pinsBackend && !pinned_) {
     pinned_ = true;
-    spdlog::debug("{} backend pinned to the client", prefix_);
+    spdlog::debug("{} backend pinned to the client", tag());
   }
 }
 
@@ -356,10 +431,21 @@ void ClientSession::synthetic(std::string bytes) {
   emitReadySynthetic();
 }
 
-awaitable<void> ClientSession::waitSignal(asio::steady_timer& timer) {
-  timer.expires_at(asio::steady_timer::time_point::max());
+// A timer that never expires, cancelled to wake whoever waits on it. Most sessions never
+// wait, so it is made on first use.
+awaitable<void> ClientSession::waitForChange() {
+  if (!changed_) {
+    changed_ =
+        std::make_unique<asio::steady_timer>(worker_.io(), asio::steady_timer::time_point::max());
+  }
   ErrorCode ec;
-  co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  co_await changed_->async_wait(asio::redirect_error(use_awaitable, ec));
+}
+
+void ClientSession::signalChange() {
+  if (changed_) {
+    changed_->cancel();
+  }
 }
 
 // Writes queued output without suspending when the socket takes all of it
@@ -382,28 +468,29 @@ bool ClientSession::flushNow() {
 
 awaitable<void> ClientSession::flushClient() {
   while (writing_) {
-    co_await waitSignal(writerIdle_);
+    co_await waitForChange();
   }
   if (out_.empty() || !client_) {
     out_.clear();
     co_return;
   }
   writing_ = true;
+  std::string sending;
   try {
     while (!out_.empty()) {
-      sending_.swap(out_);
-      co_await client_->writeAll(sending_);
-      sending_.clear();
+      sending.swap(out_);
+      co_await client_->writeAll(sending);
+      sending.clear();
     }
   } catch (...) {
     writing_ = false;
-    writerIdle_.cancel();
+    signalChange();
     throw;
   }
   writing_ = false;
-  writerIdle_.cancel();
-  if (sending_.capacity() > 65536) {
-    std::string().swap(sending_);
+  signalChange();
+  if (out_.capacity() == 0 && sending.capacity() <= 65536) {
+    out_.swap(sending);  // keeps the buffer for the next replies
   }
 }
 
@@ -411,7 +498,10 @@ void ClientSession::cancelCurrentQuery() {
   if (backend_) {
     sendCancel(*backend_);
   }
-  for (pool::Backend* backend : scatterBackends_) {
+  if (!routing_) {
+    return;
+  }
+  for (pool::Backend* backend : routing_->scatterBackends) {
     sendCancel(*backend);  // a statement running on several shards is cancelled on each
   }
 }
@@ -421,7 +511,7 @@ void ClientSession::sendCancel(const pool::Backend& backend) {
   int32_t pid = backend.pid();
   int32_t secret = backend.secret();
   auto timeout = worker_.config().pool.connectTimeout;
-  spdlog::info("{} node={} cancel request for backend pid {}", prefix_, node.name, pid);
+  spdlog::info("{} node={} cancel request for backend pid {}", tag(), node.name, pid);
   asio::co_spawn(
       worker_.io(),
       [&node, pid, secret, timeout]() -> awaitable<void> {

@@ -5,7 +5,13 @@
 // io_context. Two coroutines serve it: the reader (client -> backend) and,
 // while a backend is attached, the pump (backend -> client). They share the
 // session's state without locks because they run on the same thread.
+//
+// An idle session (no backend, nothing in flight) keeps no coroutine: the
+// reader returns and a plain wait on the client's socket, which owns the
+// session, starts a new reader when the client sends again.
 #pragma once
+
+#include <fmt/format.h>
 
 #include <cstdint>
 #include <functional>
@@ -15,21 +21,41 @@
 #include <unordered_map>
 #include <vector>
 
+#include "replication/read_balancer.h"
 #include "router/asio.h"
 #include "router/net/transport.h"
 #include "router/pool/pool.h"
 #include "router/route/route.h"
+#include "router/session/client_login.h"
+#include "router/session/session_list.h"
 #include "router/session/session_state.h"
 #include "router/session/statement_class.h"
 #include "router/sql/plan_cache.h"
 #include "router/wire/copy_rows.h"
 #include "router/wire/message.h"
-#include "replication/read_balancer.h"
 #include "shardmap/map.h"
 
 namespace shardline {
 class Worker;
 }
+
+namespace shardline::session {
+
+// How logs name a client: "c42".
+struct ClientTag {
+  uint64_t id;
+};
+
+}  // namespace shardline::session
+
+template <>
+struct fmt::formatter<shardline::session::ClientTag> {
+  constexpr auto parse(fmt::format_parse_context& context) { return context.begin(); }
+  template <typename Context>
+  auto format(shardline::session::ClientTag tag, Context& context) const {
+    return fmt::format_to(context.out(), "c{}", tag.id);
+  }
+};
 
 namespace shardline::session {
 
@@ -66,6 +92,23 @@ struct Statement {
   bool changesSettings = false;  // running it may change session settings
   bool pinsBackend = false;      // running it ties the client to its backend
   std::string deallocates;       // it is `DEALLOCATE name`: the client statement it removes
+};
+
+// The session settings a client changed from its startup values, as Postgres holds them (see
+// session_state.h), and the placeholder settings it used. Most clients change none.
+struct ClientSettings {
+  std::vector<Setting> changed;  // SessionState::settings
+  // Names of placeholder settings (`SET app.tenant = ...`) the client used:
+  // pg_settings does not list them, so they are read back by name.
+  std::vector<std::string> customNames;
+};
+
+// The prepared statements of a client.
+struct ClientStatements {
+  std::unordered_map<std::string, Statement> named;
+  Statement unnamed;  // none while its parseRest is empty
+  // Portals bound to a `DEALLOCATE name` of a client statement: name by portal.
+  std::unordered_map<std::string, std::string> deallocatePortals;
 };
 
 struct Pending {
@@ -179,6 +222,26 @@ struct ScatterPipeline {
   std::string error;            // a message that cannot join the scatter: reported at Sync
 };
 
+// What routing over shards and replicas keeps for a client, beyond its backend. Most
+// clients of a router that routes nothing never need it.
+struct RoutingState {
+  // A BEGIN the router answered itself: sent ahead of the first statement that picks a shard.
+  // Query messages, a SET TRANSACTION that followed the BEGIN included.
+  std::string deferredBegin;
+  bool deferredReadOnly = false;            // the deferred transaction is READ ONLY
+  uint64_t clientHash = 0;                  // for the client_hash read policy; 0 until computed
+  std::unique_ptr<WriteMark[]> writeMarks;  // by shard; allocated at the first write
+  // Portals of BEGIN/COMMIT/ROLLBACK the router answered itself: their tag.
+  std::unordered_map<std::string, std::string_view> controlPortals;
+  std::unique_ptr<ScatterPipeline> scatter;  // an extended-protocol statement gathered to Sync
+  // Hints set by SET shardline.shard / shardline.key: for the session, and SET LOCAL ones
+  // for the current transaction.
+  std::vector<sql::Hint> sessionHints;
+  std::vector<sql::Hint> localHints;
+  std::vector<pool::Backend*> scatterBackends;  // while a scatter runs, for cancels
+  std::unique_ptr<CopySplit> copySplit;
+};
+
 // The replies still expected, oldest first. A vector with a moving head: it
 // allocates nothing until used, unlike std::deque.
 class ReplyQueue {
@@ -220,23 +283,30 @@ class ReplyQueue {
   size_t head_ = 0;
 };
 
-class ClientSession : public std::enable_shared_from_this<ClientSession> {
+class ClientSession : public std::enable_shared_from_this<ClientSession>,
+                      public net::ReadableWaiter,
+                      public WorkerLink {
  public:
   ClientSession(Worker& worker, std::unique_ptr<net::Transport> transport, uint64_t id);
   ~ClientSession();
 
-  // Serves the connection until it ends. Never throws.
+  // Starts the connection up and serves it until it ends or waits idle. Never throws.
   awaitable<void> run();
   // Forwards a cancel to the backends serving this client, if any.
   void cancelCurrentQuery();
   // Asks the session to end after its current transaction (graceful shutdown).
   void requestClose();
+  // Called about once a second by the worker: a session whose client sent nothing since the
+  // last call, and whose reader waits for it with no backend and nothing in flight, parks.
+  void parkIfIdle();
   // Tells the client the router is shutting down and closes the connection.
   awaitable<void> terminate();
   // Sends what is queued for the client, then closes the connection.
   awaitable<void> terminateQuietly();
 
   uint64_t id() const { return id_; }
+  // How logs name the client: "c42".
+  ClientTag tag() const { return ClientTag{id_}; }
 
  private:
   // Startup and authentication (client_auth.cc).
@@ -251,13 +321,28 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<bool> finishStartup();
 
   // Reader side (client_session.cc).
-  awaitable<void> serve();
+  // How the reader starts: with messages already buffered, or with the client's socket
+  // readable after an idle wait.
+  enum class Wake : uint8_t { Buffered, Readable };
+  // How the reader stopped.
+  enum class Served : uint8_t {
+    Ended,   // the connection ends: the session cleans up
+    Parked,  // the session is idle and waits for the client without a coroutine
+  };
+  awaitable<void> serveOrEnd(Wake wake);
+  awaitable<Served> serve(Wake wake);
+  bool parkable() const;
+  // Waits for the client's next message without a coroutine if nothing is in flight;
+  // false when the reader must wait itself.
+  bool park();
+  void onReadable(ErrorCode ec) override;
+  awaitable<void> finish();
   awaitable<void> handle(wire::Frame frame);
   awaitable<void> handleQuery(wire::Frame frame);
   void protocolViolation(std::string_view message);
   void releaseIdleMemory();
   void sendCancel(const pool::Backend& backend);
-  void armIdleTimer(asio::steady_timer& timer);
+  void armIdleTimer();
   // Records what running a statement implies for the session.
   void noteEffects(const StatementClass& what);
   void noteEffects(const Statement& statement);
@@ -265,6 +350,13 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
                               std::string_view query);
 
   // Extended protocol (extended.cc).
+  // The client's prepared statements, made when it prepares its first.
+  ClientStatements& statements();
+  Statement* findStatement(const std::string& name);  // null when the client has none by name
+  void forgetStatement(const std::string& name);
+  const Statement* unnamedStatement() const;  // null when the client has none
+  // The client's unnamed statement is gone, as after a simple query.
+  void dropUnnamed();
   awaitable<void> handleParse(wire::Frame frame);
   awaitable<void> handleBind(wire::Frame frame);
   awaitable<void> handleExecute(wire::Frame frame);
@@ -276,8 +368,15 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void prepareOnBackend(const std::string& name, const Statement& statement);
   void ensureUnnamedOnBackend();
   void failInPipeline(std::string errorBytes);
+  std::string_view controlTag(std::string_view portal) const;
+  std::string takeDeallocatePortal(std::string_view portal);
 
   // Routing (routing.cc).
+  // The routing state, made on first use.
+  RoutingState& routing();
+  bool beginDeferred() const { return routing_ && !routing_->deferredBegin.empty(); }
+  ScatterPipeline* scatterPipeline() const { return routing_ ? routing_->scatter.get() : nullptr; }
+  CopySplit* copySplit() const { return routing_ ? routing_->copySplit.get() : nullptr; }
   Target routeStatements(std::string_view text, std::string_view bindRest,
                          std::string_view parseRest = {});
   std::vector<std::string> searchPath() const;
@@ -364,6 +463,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // With `failure` given, an error is stored there instead of being sent to the client.
   awaitable<bool> ensureBackend(Reply failureReply, BackendWait wait = BackendWait::Queue,
                                 std::string* failure = nullptr);
+  // Takes a backend with the client's settings applied, starting no pump.
+  awaitable<bool> takeBackend(Reply failureReply, BackendWait wait, std::string* failure);
   void reportFailure(std::string errorBytes, Reply failureReply);
   bool attachNow();
   void startPump();
@@ -380,6 +481,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   awaitable<void> releaseBackend();
   awaitable<void> cleanupOnClose();
   awaitable<std::string> restoreState(bool force);
+  const std::vector<Setting>& changedSettings() const;
+  const std::vector<std::string>& customSettings() const;
+  // Keeps the client's settings as reading them back from its backend found them.
+  void keepSettings(SessionState fresh);
   awaitable<std::string> restoreStateOn(pool::Backend& backend, bool force);
   awaitable<void> sendToBackend();
   void enqueue(Reply kind) { pending_.push_back(Pending{kind, {}, {}, {}}); }
@@ -388,42 +493,40 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Client output: every write goes through here so writers never interleave.
   awaitable<void> flushClient();
   bool flushNow();
-  awaitable<void> waitSignal(asio::steady_timer& timer);
+  // Waits until the pump makes progress or ends, or a write to the client ends. Waiters
+  // check their condition again: they may wake for another's change.
+  awaitable<void> waitForChange();
+  void signalChange();
 
   Worker& worker_;
   std::unique_ptr<net::Transport> client_;
   wire::FrameReader in_;
   uint64_t id_;
-  std::string prefix_;  // "c42" for logs
 
   // Who the client is.
-  const UserConfig* user_ = nullptr;
-  std::string database_;
-  std::vector<std::pair<std::string, std::string>> startupSettings_;
+  std::shared_ptr<const ClientLogin> login_;  // set once the StartupMessage names a known user
   int32_t cancelPid_ = 0;
   int32_t cancelSecret_ = 0;
 
   // Output to the client.
   std::string out_;
-  std::string sending_;
-  bool writing_ = false;
-  asio::steady_timer writerIdle_;
+  std::unique_ptr<asio::steady_timer> idleTimer_;  // with client_idle_ms only
+  std::unique_ptr<asio::steady_timer> changed_;    // see waitForChange()
 
   // The backend while one is attached.
   pool::Pool* pool_ = nullptr;
-  shardmap::ShardIndex shard_ = 0;  // the shard of pool_
   std::unique_ptr<pool::Backend> backend_;
   std::string toBackend_;  // messages gathered from one client read
   ReplyQueue pending_;
+  shardmap::ShardIndex shard_ = 0;  // the shard of pool_
+  char txStatus_ = 'I';             // as the client last saw it
+  bool writing_ = false;            // a write to the client is under way
   bool pumping_ = false;
   bool pumpWaiting_ = false;  // the pump is idle in a read from the backend
   bool releasing_ = false;
-  asio::steady_timer pumpDone_;
-  asio::steady_timer pumpProgress_;  // cancelled by the pump after each batch of replies
-  char txStatus_ = 'I';              // as the client last saw it
-  bool inPipeline_ = false;          // extended messages sent since the last Sync
-  bool skipToSync_ = false;          // after an error the router found itself
-  bool pinned_ = false;              // backend tied to this client until it leaves
+  bool inPipeline_ = false;  // extended messages sent since the last Sync
+  bool skipToSync_ = false;  // after an error the router found itself
+  bool pinned_ = false;      // backend tied to this client until it leaves
   bool settingsTouched_ = false;
   bool closing_ = false;
   bool closeRequested_ = false;
@@ -432,33 +535,17 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool pipelineBound_ = false;   // a Bind of this pipeline went to the backend
   bool namedPortalBound_ = false;  // ... and one of them made a named portal
   bool pipelineFailed_ = false;  // the backend reported an error since the client's last Sync
-  // A BEGIN the router answered itself: sent ahead of the first statement that picks a shard.
-  // Query messages, a SET TRANSACTION that followed the BEGIN included.
-  std::string deferredBegin_;
-  bool deferredReadOnly_ = false;  // the deferred transaction is READ ONLY
-  bool onReplica_ = false;         // the attached backend is a replica's
-  bool wrote_ = false;             // a statement that may write went to the attached backend
-  uint64_t clientHash_ = 0;        // for the client_hash read policy; 0 until computed
-  std::unique_ptr<WriteMark[]> writeMarks_;  // by shard; allocated at the first write
-  // Portals of BEGIN/COMMIT/ROLLBACK the router answered itself: their tag.
-  std::unordered_map<std::string, std::string_view> controlPortals_;
-  std::unique_ptr<ScatterPipeline> scatter_;
-  // Hints set by SET shardline.shard / shardline.key: for the session, and SET LOCAL ones
-  // for the current transaction.
-  std::vector<sql::Hint> sessionHints_;
-  std::vector<sql::Hint> localHints_;
-  std::vector<pool::Backend*> scatterBackends_;  // while a scatter runs, for cancels
-  std::unique_ptr<CopySplit> copySplit_;
-  // Portals bound to a `DEALLOCATE name` of a client statement: name by portal.
-  std::unordered_map<std::string, std::string> deallocatePortals_;
+  bool onReplica_ = false;       // the attached backend is a replica's
+  bool wrote_ = false;           // a statement that may write went to the attached backend
+  bool readerWaiting_ = false;   // the reader waits in waitReadable()
+  bool heardFromClient_ = false;           // the client sent something since parkIfIdle() last ran
+  bool parkAsked_ = false;                 // parkIfIdle() cut the reader's wait short
+  std::unique_ptr<RoutingState> routing_;  // see routing()
 
-  SessionState state_;
-  // Names of placeholder settings (`SET app.tenant = ...`) the client used:
-  // pg_settings does not list them, so they are read back by name.
-  std::vector<std::string> customSettings_;
-  std::unordered_map<std::string, Statement> statements_;
-  Statement unnamed_;
-  uint64_t unnamedSeq_ = 0;
+  std::unique_ptr<ClientSettings> settings_;      // null while the client changed none
+  uint64_t fingerprint_ = 0;                      // of the changed settings, as SessionState's
+  std::unique_ptr<ClientStatements> statements_;  // see statements()
+  uint64_t unnamedSeq_ = 0;                       // counts the client's unnamed statements
 };
 
 }  // namespace shardline::session

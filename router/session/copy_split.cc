@@ -118,8 +118,7 @@ awaitable<void> ClientSession::startCopySplit(std::string_view queryBytes, const
       ready = ready && leg.replies.back().type == 'G';
     }
   } catch (const std::exception& e) {
-    spdlog::warn("{} COPY over {} shards failed to start: {}", prefix_, split->legs.size(),
-                 e.what());
+    spdlog::warn("{} COPY over {} shards failed to start: {}", tag(), split->legs.size(), e.what());
     for (Leg& leg : split->legs) {
       leg.backend->broken = true;
     }
@@ -147,11 +146,12 @@ awaitable<void> ClientSession::startCopySplit(std::string_view queryBytes, const
     synthetic(std::move(reply));
     co_return;
   }
+  RoutingState& state = routing();
   for (Leg& leg : split->legs) {
-    scatterBackends_.push_back(leg.backend.get());
+    state.scatterBackends.push_back(leg.backend.get());
   }
   out_ += split->legs.front().replies.back().bytes;  // one CopyInResponse for the client
-  copySplit_ = std::move(split);
+  state.copySplit = std::move(split);
 }
 
 // Sends the rows gathered for a shard once there are enough of them, or all of them.
@@ -205,7 +205,7 @@ void ClientSession::routeCopyRow(CopySplit& split, const wire::CopyRow& row) {
 }
 
 awaitable<void> ClientSession::copySplitData(const wire::Frame& frame) {
-  CopySplit& split = *copySplit_;
+  CopySplit& split = *routing_->copySplit;
   if (!split.error.empty()) {
     co_return;  // the COPY fails at its end; until then the rest is read and dropped
   }
@@ -222,8 +222,8 @@ awaitable<void> ClientSession::copySplitData(const wire::Frame& frame) {
 // CopyDone or CopyFail from the client: every shard ends its COPY, and the client gets one
 // count, or the error.
 awaitable<void> ClientSession::endCopySplit(const wire::Frame& frame) {
-  std::unique_ptr<CopySplit> split = std::move(copySplit_);
-  scatterBackends_.clear();
+  std::unique_ptr<CopySplit> split = std::move(routing_->copySplit);
+  routing_->scatterBackends.clear();
   bool done = frame.type == 'c';
   wire::CopyRow row;
   if (done && split->error.empty() && split->reader.finish(row)) {
@@ -251,7 +251,7 @@ awaitable<void> ClientSession::endCopySplit(const wire::Frame& frame) {
       co_await readLeg(leg, 'Z');
     }
   } catch (const std::exception& e) {
-    spdlog::warn("{} COPY over {} shards failed: {}", prefix_, split->legs.size(), e.what());
+    spdlog::warn("{} COPY over {} shards failed: {}", tag(), split->legs.size(), e.what());
     wire::appendError(reply, "08006",
                       std::string("shardline: a shard's node was lost: ") + e.what());
   }

@@ -39,6 +39,39 @@ Statement describeStatement(std::string_view rest, const StatementClass& what) {
 
 }  // namespace
 
+ClientStatements& ClientSession::statements() {
+  if (!statements_) {
+    statements_ = std::make_unique<ClientStatements>();
+  }
+  return *statements_;
+}
+
+Statement* ClientSession::findStatement(const std::string& name) {
+  if (!statements_) {
+    return nullptr;
+  }
+  auto it = statements_->named.find(name);
+  return it == statements_->named.end() ? nullptr : &it->second;
+}
+
+void ClientSession::forgetStatement(const std::string& name) {
+  if (statements_) {
+    statements_->named.erase(name);
+  }
+}
+
+const Statement* ClientSession::unnamedStatement() const {
+  bool exists = statements_ && !statements_->unnamed.parseRest.empty();
+  return exists ? &statements_->unnamed : nullptr;
+}
+
+void ClientSession::dropUnnamed() {
+  if (statements_) {
+    statements_->unnamed = Statement{};
+  }
+  ++unnamedSeq_;
+}
+
 awaitable<void> ClientSession::handleParse(wire::Frame frame) {
   wire::FieldReader r(frame.body);
   std::string_view name;
@@ -64,7 +97,7 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
     co_await settleBackend();
   }
   if (worker_.routes() && !backend_) {
-    if (!name.empty() && statements_.count(clientName) != 0) {
+    if (!name.empty() && findStatement(clientName) != nullptr) {
       co_await pipelineError(
           errorResponse("42P05", "prepared statement \"" + clientName + "\" already exists"));
     } else if (!skipToSync_) {
@@ -75,7 +108,7 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
 
   // A named Parse opening a pipeline takes a backend only if one is free at once.
   bool opensPipeline = !backend_ && !inPipeline_ && !name.empty();
-  if (opensPipeline && statements_.count(clientName) == 0) {
+  if (opensPipeline && findStatement(clientName) == nullptr) {
     bool attached = attachNow();
     if (!attached) {
       attached = co_await ensureBackend(Reply::Parse, BackendWait::OnlyIfFree);
@@ -98,14 +131,14 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
   inPipeline_ = true;
 
   if (name.empty()) {
-    unnamed_ = std::move(statement);
+    statements().unnamed = std::move(statement);
     backend_->unnamedClient = id_;
     backend_->unnamedSeq = ++unnamedSeq_;
     toBackend_.append(frame.bytes);
     enqueue(Reply::Parse);
     co_return;
   }
-  if (statements_.count(clientName) != 0) {
+  if (findStatement(clientName) != nullptr) {
     failInPipeline(
         errorResponse("42P05", "prepared statement \"" + clientName + "\" already exists"));
     co_return;
@@ -119,7 +152,7 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
     backend_->prepared.insert(statement.backendName);
     pending_.push_back(Pending{Reply::Parse, clientName, statement.backendName, {}});
   }
-  statements_.emplace(std::move(clientName), std::move(statement));
+  statements().named.emplace(std::move(clientName), std::move(statement));
 }
 
 // Answers a named Parse while every backend is busy: the grammar is checked
@@ -131,8 +164,7 @@ void ClientSession::deferParse(const std::string& name, std::string_view query,
                                Statement statement) {
   inPipeline_ = true;
   if (name.empty()) {
-    unnamed_ = Statement{};  // Postgres drops the unnamed statement even when Parse fails
-    ++unnamedSeq_;
+    dropUnnamed();  // Postgres drops the unnamed statement even when Parse fails
   }
   std::string error = grammarError(query);
   if (!error.empty()) {
@@ -141,9 +173,9 @@ void ClientSession::deferParse(const std::string& name, std::string_view query,
     return;
   }
   if (name.empty()) {
-    unnamed_ = std::move(statement);
+    statements().unnamed = std::move(statement);
   } else {
-    statements_.emplace(name, std::move(statement));
+    statements().named.emplace(name, std::move(statement));
   }
   synthetic(std::string(kParseComplete));
 }
@@ -181,11 +213,12 @@ void ClientSession::prepareOnBackend(const std::string& name, const Statement& s
 }
 
 void ClientSession::ensureUnnamedOnBackend() {
-  if (unnamed_.parseRest.empty() ||
+  const Statement* unnamed = unnamedStatement();
+  if (unnamed == nullptr ||
       (backend_->unnamedClient == id_ && backend_->unnamedSeq == unnamedSeq_)) {
     return;
   }
-  appendParse(toBackend_, "", unnamed_.parseRest);
+  appendParse(toBackend_, "", unnamed->parseRest);
   backend_->unnamedClient = id_;
   backend_->unnamedSeq = unnamedSeq_;
   pending_.push_back(Pending{Reply::HiddenParse, {}, {}, {}});
@@ -200,15 +233,12 @@ awaitable<void> ClientSession::handleBind(wire::Frame frame) {
     co_return;
   }
   // A Bind replaces any portal of the same name, including one the router answered itself.
-  controlPortals_.erase(std::string(portal));
+  if (routing_) {
+    routing_->controlPortals.erase(std::string(portal));
+  }
   if (worker_.routes()) {
-    const Statement* statement = nullptr;
-    if (name.empty() && !unnamed_.parseRest.empty()) {
-      statement = &unnamed_;
-    } else if (!name.empty()) {
-      auto it = statements_.find(std::string(name));
-      statement = it == statements_.end() ? nullptr : &it->second;
-    }
+    const Statement* statement =
+        name.empty() ? unnamedStatement() : findStatement(std::string(name));
     if (statement != nullptr) {
       bool routed = co_await routeBind(*statement, name, portal, r.rest());
       if (!routed) {
@@ -225,7 +255,7 @@ awaitable<void> ClientSession::handleBind(wire::Frame frame) {
   }
   inPipeline_ = true;
   const Statement* bound = nullptr;
-  if (name.empty() && unnamed_.parseRest.empty()) {
+  if (name.empty() && unnamedStatement() == nullptr) {
     // The client has no unnamed statement, whatever the backend still holds.
     failInPipeline(errorResponse("26000", "unnamed prepared statement does not exist"));
     co_return;
@@ -233,21 +263,22 @@ awaitable<void> ClientSession::handleBind(wire::Frame frame) {
   if (name.empty()) {
     ensureUnnamedOnBackend();
     toBackend_.append(frame.bytes);
-    bound = &unnamed_;
+    bound = unnamedStatement();
   } else {
-    auto it = statements_.find(std::string(name));
-    if (it == statements_.end()) {
+    std::string clientName(name);
+    Statement* statement = findStatement(clientName);
+    if (statement == nullptr) {
       // Unknown to this client: the backend answers 26000 with the client's own name.
       toBackend_.append(frame.bytes);
     } else {
-      prepareOnBackend(it->first, it->second);
+      prepareOnBackend(clientName, *statement);
       wire::MessageWriter(toBackend_)
           .begin('B')
           .cstring(portal)
-          .cstring(it->second.backendName)
+          .cstring(statement->backendName)
           .raw(r.rest())
           .end();
-      bound = &it->second;
+      bound = statement;
     }
   }
   enqueue(Reply::Bind);
@@ -255,8 +286,8 @@ awaitable<void> ClientSession::handleBind(wire::Frame frame) {
   namedPortalBound_ = namedPortalBound_ || !portal.empty();
   if (bound != nullptr) {
     noteEffects(*bound);
-    if (!bound->deallocates.empty() && statements_.count(bound->deallocates) != 0) {
-      deallocatePortals_[std::string(portal)] = bound->deallocates;
+    if (!bound->deallocates.empty() && findStatement(bound->deallocates) != nullptr) {
+      statements().deallocatePortals[std::string(portal)] = bound->deallocates;
     }
   }
 }
@@ -268,11 +299,10 @@ awaitable<void> ClientSession::handleExecute(wire::Frame frame) {
     protocolViolation("invalid Execute message");
     co_return;
   }
-  auto control = controlPortals_.find(std::string(portal));
-  if (control != controlPortals_.end()) {
+  if (std::string_view tag = controlTag(portal); !tag.empty()) {
     // A BEGIN, COMMIT or ROLLBACK the router answered at Bind.
     std::string reply;
-    wire::appendCommandComplete(reply, control->second);
+    wire::appendCommandComplete(reply, tag);
     synthetic(std::move(reply));
     co_return;
   }
@@ -284,18 +314,42 @@ awaitable<void> ClientSession::handleExecute(wire::Frame frame) {
     co_return;
   }
   inPipeline_ = true;
-  auto it = deallocatePortals_.find(std::string(portal));
-  if (it != deallocatePortals_.end()) {
+  std::string deallocated = takeDeallocatePortal(portal);
+  if (!deallocated.empty()) {
     // `DEALLOCATE name` of a statement the backend knows by another name.
     std::string reply;
     wire::appendCommandComplete(reply, "DEALLOCATE");
-    pending_.push_back(Pending{Reply::LocalClose, it->second, {}, std::move(reply)});
-    deallocatePortals_.erase(it);
+    pending_.push_back(Pending{Reply::LocalClose, std::move(deallocated), {}, std::move(reply)});
     emitReadySynthetic();
     co_return;
   }
   toBackend_.append(frame.bytes);
   enqueue(Reply::Execute);
+}
+
+// The client statement that `portal`, bound to a `DEALLOCATE name`, removes, or empty. The
+// portal is forgotten.
+std::string ClientSession::takeDeallocatePortal(std::string_view portal) {
+  if (!statements_) {
+    return {};
+  }
+  auto it = statements_->deallocatePortals.find(std::string(portal));
+  if (it == statements_->deallocatePortals.end()) {
+    return {};
+  }
+  std::string name = std::move(it->second);
+  statements_->deallocatePortals.erase(it);
+  return name;
+}
+
+// The tag of a BEGIN, COMMIT, ROLLBACK or SET the router answered at Bind for `portal`, or
+// empty.
+std::string_view ClientSession::controlTag(std::string_view portal) const {
+  if (!routing_) {
+    return {};
+  }
+  auto it = routing_->controlPortals.find(std::string(portal));
+  return it == routing_->controlPortals.end() ? std::string_view() : it->second;
 }
 
 awaitable<void> ClientSession::handleDescribe(wire::Frame frame) {
@@ -306,7 +360,7 @@ awaitable<void> ClientSession::handleDescribe(wire::Frame frame) {
     protocolViolation("invalid Describe message");
     co_return;
   }
-  if (kind[0] == 'P' && controlPortals_.count(std::string(name)) != 0) {
+  if (kind[0] == 'P' && !controlTag(name).empty()) {
     synthetic(std::string(kNoData));
     co_return;
   }
@@ -323,7 +377,7 @@ awaitable<void> ClientSession::handleDescribe(wire::Frame frame) {
     enqueue(Reply::Describe);
     co_return;
   }
-  if (name.empty() && unnamed_.parseRest.empty()) {
+  if (name.empty() && unnamedStatement() == nullptr) {
     failInPipeline(errorResponse("26000", "unnamed prepared statement does not exist"));
     co_return;
   }
@@ -333,14 +387,15 @@ awaitable<void> ClientSession::handleDescribe(wire::Frame frame) {
     enqueue(Reply::Describe);
     co_return;
   }
-  auto it = statements_.find(std::string(name));
-  if (it == statements_.end()) {
+  std::string clientName(name);
+  Statement* statement = findStatement(clientName);
+  if (statement == nullptr) {
     toBackend_.append(frame.bytes);
     enqueue(Reply::Describe);
     co_return;
   }
-  prepareOnBackend(it->first, it->second);
-  wire::MessageWriter(toBackend_).begin('D').byte('S').cstring(it->second.backendName).end();
+  prepareOnBackend(clientName, *statement);
+  wire::MessageWriter(toBackend_).begin('D').byte('S').cstring(statement->backendName).end();
   enqueue(Reply::Describe);
 }
 
@@ -355,19 +410,17 @@ awaitable<void> ClientSession::handleClose(wire::Frame frame) {
   if (kind[0] == 'S' && !name.empty()) {
     // The backend keeps its copy for other clients; only this client's name goes.
     // Should an earlier error make Postgres skip this Close, the name comes back.
-    auto it = statements_.find(std::string(name));
     Pending entry{Reply::LocalClose, std::string(name), {}, std::string(kCloseComplete)};
-    if (it != statements_.end()) {
-      entry.closed = std::make_shared<Statement>(std::move(it->second));
-      statements_.erase(it);
+    if (Statement* statement = findStatement(entry.name)) {
+      entry.closed = std::make_shared<Statement>(std::move(*statement));
+      forgetStatement(entry.name);
     }
     pending_.push_back(std::move(entry));
     emitReadySynthetic();
     co_return;
   }
   if (kind[0] == 'S') {
-    unnamed_ = Statement{};
-    ++unnamedSeq_;
+    dropUnnamed();
   }
   if (!backend_) {
     synthetic(std::string(kCloseComplete));
@@ -380,11 +433,15 @@ awaitable<void> ClientSession::handleClose(wire::Frame frame) {
 
 awaitable<void> ClientSession::handleSync(wire::Frame frame) {
   skipToSync_ = false;
-  deallocatePortals_.clear();
-  controlPortals_.clear();
+  if (statements_) {
+    statements_->deallocatePortals.clear();
+  }
+  if (routing_) {
+    routing_->controlPortals.clear();
+  }
   pipelineBound_ = false;
   namedPortalBound_ = false;
-  if (scatter_) {
+  if (scatterPipeline()) {
     co_await runScatterPipeline();
     co_return;
   }

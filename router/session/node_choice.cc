@@ -20,10 +20,10 @@ NodeNeed ClientSession::needOf(const Target& target) const {
   if (target.toPrimary || worker_.config().pool.mode == PoolMode::Session || pinned_) {
     return NodeNeed::Primary;  // a session keeps its one backend for every statement
   }
-  if (!deferredBegin_.empty()) {
+  if (beginDeferred()) {
     // Postgres refuses writes in a READ ONLY transaction on any node, so a replica serves
     // it faithfully; any other transaction may write.
-    return deferredReadOnly_ ? NodeNeed::Read : NodeNeed::Primary;
+    return routing_->deferredReadOnly ? NodeNeed::Read : NodeNeed::Primary;
   }
   if (txStatus_ != 'I') {
     return NodeNeed::Primary;
@@ -35,8 +35,9 @@ NodeNeed ClientSession::needOf(const Target& target) const {
 }
 
 uint64_t ClientSession::clientHash() {
-  if (clientHash_ == 0) {
-    std::string source = user_->name;
+  uint64_t& hash = routing().clientHash;
+  if (hash == 0) {
+    std::string source = login_->user->name;
     if (worker_.config().reads.clientHash == ClientHashOf::Address) {
       source = client_->peer();
       size_t colon = source.rfind(':');
@@ -44,9 +45,9 @@ uint64_t ClientSession::clientHash() {
         source.resize(colon);  // the address without the port; IPv6 keeps its colons
       }
     }
-    clientHash_ = std::hash<std::string>()(source) | 1;
+    hash = std::hash<std::string>()(source) | 1;
   }
-  return clientHash_;
+  return hash;
 }
 
 replication::Freshness ClientSession::freshness(shardmap::ShardIndex shard) {
@@ -55,19 +56,21 @@ replication::Freshness ClientSession::freshness(shardmap::ShardIndex shard) {
     return {};
   }
   replication::ClusterStatus& status = worker_.status();
+  std::unique_ptr<WriteMark[]>& writeMarks = routing().writeMarks;
   if (reads.readYourWrites == ReadYourWrites::User) {
-    int64_t userMark = status.userWriteMark(size_t(user_ - worker_.config().users.data()), shard);
-    if (userMark != 0 && (!writeMarks_ || writeMarks_[shard].at < userMark)) {
-      if (!writeMarks_) {
-        writeMarks_ = std::make_unique<WriteMark[]>(worker_.map().shards().size());
+    int64_t userMark =
+        status.userWriteMark(size_t(login_->user - worker_.config().users.data()), shard);
+    if (userMark != 0 && (!writeMarks || writeMarks[shard].at < userMark)) {
+      if (!writeMarks) {
+        writeMarks = std::make_unique<WriteMark[]>(worker_.map().shards().size());
       }
-      writeMarks_[shard] = WriteMark{userMark, 0};
+      writeMarks[shard] = WriteMark{userMark, 0};
     }
   }
-  if (!writeMarks_ || writeMarks_[shard].at == 0) {
+  if (!writeMarks || writeMarks[shard].at == 0) {
     return {};
   }
-  WriteMark& mark = writeMarks_[shard];
+  WriteMark& mark = writeMarks[shard];
   if (mark.lsn == 0) {
     // A primary position read by a check that started after the write was acknowledged is
     // at or past the write: a replica that has replayed it has the write.
@@ -92,13 +95,15 @@ void ClientSession::noteWrite(shardmap::ShardIndex shard) {
   if (reads.readYourWrites == ReadYourWrites::Off || !worker_.status().hasReplicas(shard)) {
     return;
   }
-  if (!writeMarks_) {
-    writeMarks_ = std::make_unique<WriteMark[]>(worker_.map().shards().size());
+  std::unique_ptr<WriteMark[]>& writeMarks = routing().writeMarks;
+  if (!writeMarks) {
+    writeMarks = std::make_unique<WriteMark[]>(worker_.map().shards().size());
   }
   int64_t now = replication::nowNanos();
-  writeMarks_[shard] = WriteMark{now, 0};
+  writeMarks[shard] = WriteMark{now, 0};
   if (reads.readYourWrites == ReadYourWrites::User) {
-    worker_.status().markUserWrite(size_t(user_ - worker_.config().users.data()), shard, now);
+    worker_.status().markUserWrite(size_t(login_->user - worker_.config().users.data()), shard,
+                                   now);
   }
 }
 
@@ -108,7 +113,7 @@ const NodeConfig* ClientSession::nodeFor(shardmap::ShardIndex shard, NodeNeed ne
   int node = status.primaryOf(shard);
   if (need != NodeNeed::Primary && status.hasReplicas(shard)) {
     const std::string& shardName = worker_.map().shard(shard).name;
-    replication::ReadRule rule = worker_.config().reads.ruleFor(shardName, database_);
+    replication::ReadRule rule = worker_.config().reads.ruleFor(shardName, login_->database);
     if (need == NodeNeed::Replica && rule.policy == replication::ReadPolicy::Primary) {
       rule.policy = replication::ReadPolicy::RoundRobin;  // a role=replica hint asks for one
     }
@@ -140,7 +145,7 @@ awaitable<bool> ClientSession::attachOnShard(shardmap::ShardIndex shard, NodeNee
       co_return false;
     }
     if (pool_ == nullptr || pool_->key().node != node) {
-      pool_ = &worker_.pools().get(*node, database_, *user_);
+      pool_ = &worker_.pools().get(*node, login_->database, *login_->user);
     }
     shard_ = shard;
     bool primary = int(node->index) == worker_.status().primaryOf(shard);
@@ -157,7 +162,7 @@ awaitable<bool> ClientSession::attachOnShard(shardmap::ShardIndex shard, NodeNee
     if (!retry) {
       co_return false;
     }
-    spdlog::debug("{} node={} failed before the read was sent; trying another node", prefix_,
+    spdlog::debug("{} node={} failed before the read was sent; trying another node", tag(),
                   node->name);
     for (size_t i = 0; i < nodes.size(); ++i) {
       excluded |= nodes[i] == node->index ? uint64_t{1} << i : 0;
@@ -168,12 +173,12 @@ awaitable<bool> ClientSession::attachOnShard(shardmap::ShardIndex shard, NodeNee
 // A SET TRANSACTION right after a BEGIN the router answered: it joins the BEGIN, so that the
 // transaction's first statement picks its node knowing whether it is READ ONLY.
 bool ClientSession::deferSetTransaction(const Target& target, std::string_view query) {
-  if (!target.setTransaction || deferredBegin_.empty() || backend_ || pinned_) {
+  if (!target.setTransaction || !beginDeferred() || backend_ || pinned_) {
     return false;
   }
-  wire::MessageWriter(deferredBegin_).begin('Q').cstring(query).end();
+  wire::MessageWriter(routing().deferredBegin).begin('Q').cstring(query).end();
   if (target.readOnly || target.readWrite) {
-    deferredReadOnly_ = target.readOnly;
+    routing().deferredReadOnly = target.readOnly;
   }
   return true;
 }

@@ -213,10 +213,17 @@ std::vector<std::string_view> statementsOf(std::string_view text) {
   return one && !comments ? std::vector<std::string_view>{text} : sql::splitStatements(text);
 }
 
+RoutingState& ClientSession::routing() {
+  if (!routing_) {
+    routing_ = std::make_unique<RoutingState>();
+  }
+  return *routing_;
+}
+
 // The session's search_path as a list of schemas, "$user" read as the session user.
 std::vector<std::string> ClientSession::searchPath() const {
   std::string_view value = "\"$user\", public";
-  for (const auto* settings : {&state_.settings, &startupSettings_}) {
+  for (const auto* settings : {&changedSettings(), &login_->settings}) {
     auto it = std::find_if(settings->begin(), settings->end(),
                            [](const auto& setting) { return setting.first == "search_path"; });
     if (it != settings->end()) {
@@ -238,7 +245,7 @@ std::vector<std::string> ClientSession::searchPath() const {
       item = item.substr(1, item.size() - 2);
     }
     if (item == "$user") {
-      out.push_back(user_->name);
+      out.push_back(login_->user->name);
     } else if (!item.empty()) {
       out.emplace_back(item);
     }
@@ -253,8 +260,8 @@ std::vector<std::string> ClientSession::searchPath() const {
 Target ClientSession::routeStatements(std::string_view text, std::string_view bindRest,
                                       std::string_view parseRest) {
   const shardmap::ShardMap& map = worker_.map();
-  if (txStatus_ == 'I' && deferredBegin_.empty()) {
-    localHints_.clear();  // SET LOCAL lasts until the end of its transaction
+  if (txStatus_ == 'I' && !beginDeferred() && routing_) {
+    routing_->localHints.clear();  // SET LOCAL lasts until the end of its transaction
   }
   std::vector<route::Parameter> parameters = bindParameters(bindRest, parseRest);
   std::vector<std::string> path = searchPath();
@@ -280,8 +287,10 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
     bool discard = analyzed.analysis->node == "DiscardStmt";  // DISCARD ALL includes RESET ALL
     if (discard || (analyzed.analysis->kind == sql::StatementKind::Reset &&
                     analyzed.analysis->setting.action == sql::SettingAction::ResetAll)) {
-      sessionHints_.clear();
-      localHints_.clear();
+      if (routing_) {
+        routing_->sessionHints.clear();
+        routing_->localHints.clear();
+      }
     }
     if (analyzed.analysis->kind != sql::StatementKind::Transaction) {
       addSessionHints(analyzed.hints);  // COMMIT and ROLLBACK go where the transaction is
@@ -329,19 +338,16 @@ Target ClientSession::routeStatements(std::string_view text, std::string_view bi
 // Sends a BEGIN the router answered itself ahead of the first statement that needs the
 // transaction on a backend.
 void ClientSession::startDeferredTransaction() {
-  if (deferredBegin_.empty() || !backend_) {
+  if (!beginDeferred() || !backend_) {
     return;
   }
-  toBackend_.append(deferredBegin_);
-  for (size_t at = 0; at + 5 <= deferredBegin_.size();) {
+  std::string& begin = routing_->deferredBegin;
+  toBackend_.append(begin);
+  for (size_t at = 0; at + 5 <= begin.size();) {
     enqueue(Reply::HiddenQuery);  // the BEGIN, and a SET TRANSACTION that joined it
-    uint32_t length = (uint32_t(uint8_t(deferredBegin_[at + 1])) << 24) |
-                      (uint32_t(uint8_t(deferredBegin_[at + 2])) << 16) |
-                      (uint32_t(uint8_t(deferredBegin_[at + 3])) << 8) |
-                      uint32_t(uint8_t(deferredBegin_[at + 4]));
-    at += 1 + length;
+    at += 1 + wire::readU32(begin.data() + at + 1);
   }
-  deferredBegin_.clear();
+  begin.clear();
 }
 
 shardmap::ShardIndex ClientSession::anyShard() const {
@@ -369,13 +375,13 @@ std::string ClientSession::crossShardError(const Target& target) const {
 awaitable<ShardMove> ClientSession::useShard(shardmap::ShardIndex shard, Reply failureReply,
                                              NodeNeed need) {
   while (releasing_) {
-    co_await waitSignal(pumpDone_);
+    co_await waitForChange();
   }
-  if (backend_ && shard_ == shard && !deferredBegin_.empty() && !inPipeline_) {
+  if (backend_ && shard_ == shard && beginDeferred() && !inPipeline_) {
     startDeferredTransaction();  // the backend only described statements so far
   }
   bool wrongNode = need == NodeNeed::Primary && onReplica_;
-  if (backend_ && shard_ == shard && deferredBegin_.empty() && !wrongNode) {
+  if (backend_ && shard_ == shard && !beginDeferred() && !wrongNode) {
     co_return ShardMove::Ready;
   }
   if (backend_) {
@@ -387,7 +393,7 @@ awaitable<ShardMove> ClientSession::useShard(shardmap::ShardIndex shard, Reply f
       co_return backend_ ? ShardMove::Busy : ShardMove::Failed;
     }
   }
-  if (!backend_ && !deferredBegin_.empty() && shard_ != shard && pinned_) {
+  if (!backend_ && beginDeferred() && shard_ != shard && pinned_) {
     co_return ShardMove::Busy;
   }
   bool attached = co_await attachOnShard(shard, need, failureReply);
@@ -405,7 +411,7 @@ awaitable<ShardMove> ClientSession::useShard(shardmap::ShardIndex shard, Reply f
 // up to its Sync are then skipped, as Postgres would).
 awaitable<bool> ClientSession::leaveBackend() {
   bool session = worker_.config().pool.mode == PoolMode::Session;
-  bool inTransaction = txStatus_ != 'I' && deferredBegin_.empty();
+  bool inTransaction = txStatus_ != 'I' && !beginDeferred();
   // A pipeline's reads on a replica may end there with a Sync of the router's own: they
   // wrote nothing a later write on the primary would need in the same transaction. A named
   // portal would not survive that Sync, so it keeps the pipeline on the replica.
@@ -421,11 +427,11 @@ awaitable<bool> ClientSession::leaveBackend() {
   }
   co_await sendToBackend();
   while (backend_ || pumping_) {
-    if (pending_.empty() && ((txStatus_ != 'I' && deferredBegin_.empty()) || pinned_)) {
+    if (pending_.empty() && ((txStatus_ != 'I' && !beginDeferred()) || pinned_)) {
       inPipeline_ = pipeline;
       co_return false;  // what was pending opened a transaction or pinned the backend
     }
-    co_await waitSignal(pumpProgress_);
+    co_await waitForChange();
   }
   inPipeline_ = pipeline;
   if (pipelineFailed_) {
@@ -451,7 +457,7 @@ awaitable<bool> ClientSession::learnForRoute(const Target& target) {
 // starts from a session without a backend.
 awaitable<void> ClientSession::settleBackend() {
   while (releasing_) {
-    co_await waitSignal(pumpDone_);
+    co_await waitForChange();
   }
   if (backend_ && !inPipeline_ && shouldRelease()) {
     co_await leaveBackend();
@@ -508,7 +514,7 @@ awaitable<bool> ClientSession::routeQuery(wire::Frame frame) {
         co_return false;
       }
     }
-    if (!deferredBegin_.empty() || txStatus_ != 'I') {
+    if (beginDeferred() || txStatus_ != 'I') {
       shard_ = worker_.map().defaultShard();
       co_await queryError(crossShardError(target));
       co_return false;
@@ -540,19 +546,20 @@ bool ClientSession::answerControl(const Target& target, ControlFrom from, std::s
     return false;
   }
   bool begin = target.control == Target::Control::Begin;
-  if (begin && (txStatus_ != 'I' || !deferredBegin_.empty())) {
+  if (begin && (txStatus_ != 'I' || beginDeferred())) {
     return false;
   }
-  if (!begin && deferredBegin_.empty()) {
+  if (!begin && !beginDeferred()) {
     return false;
   }
   // The BEGIN, with its options, runs on whichever shard the transaction's first statement
   // picks: Postgres answers it the same way everywhere.
-  deferredBegin_ = begin ? std::string(beginQuery) : std::string();
-  deferredReadOnly_ = begin && target.readOnly;
+  RoutingState& state = routing();
+  state.deferredBegin = begin ? std::string(beginQuery) : std::string();
+  state.deferredReadOnly = begin && target.readOnly;
   txStatus_ = begin ? 'T' : 'I';
   if (fromBind) {
-    controlPortals_[std::string(portal)] = target.tag;  // its Execute is answered here too
+    state.controlPortals[std::string(portal)] = target.tag;  // its Execute is answered here too
   }
   return true;
 }
@@ -561,12 +568,12 @@ bool ClientSession::answerControl(const Target& target, ControlFrom from, std::s
 // or is in a transaction, is made to fail at the same point so that its transaction state
 // matches what Postgres would report.
 awaitable<void> ClientSession::queryError(std::string errorBytes) {
-  if (!backend_ && deferredBegin_.empty()) {
+  if (!backend_ && !beginDeferred()) {
     wire::appendReadyForQuery(errorBytes, txStatus_);
     synthetic(std::move(errorBytes));
     co_return;
   }
-  if (!backend_ || !deferredBegin_.empty()) {
+  if (!backend_ || beginDeferred()) {
     ShardMove move = co_await useShard(shard_, Reply::Query);
     if (move != ShardMove::Ready) {
       co_return;
@@ -579,7 +586,7 @@ awaitable<void> ClientSession::queryError(std::string errorBytes) {
 }
 
 awaitable<void> ClientSession::pipelineError(std::string errorBytes) {
-  if (!deferredBegin_.empty()) {
+  if (beginDeferred()) {
     co_await useShard(shard_, Reply::Bind);
   }
   if (backend_) {
@@ -612,7 +619,7 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement, std::string
   }
   if (target.control == Target::Control::Setting && target.tag != "SHOW") {
     inPipeline_ = true;
-    controlPortals_[std::string(portal)] = target.tag;
+    routing().controlPortals[std::string(portal)] = target.tag;
     synthetic(std::string(kBindComplete));
     co_return false;
   }
@@ -628,7 +635,7 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement, std::string
   }
   if (deferSetTransaction(target, query)) {
     inPipeline_ = true;
-    controlPortals_[std::string(portal)] = "SET";
+    routing().controlPortals[std::string(portal)] = "SET";
     synthetic(std::string(kBindComplete));
     co_return false;
   }
@@ -649,25 +656,27 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement, std::string
         co_return false;
       }
     }
-    if (!deferredBegin_.empty() || txStatus_ != 'I') {
+    if (beginDeferred() || txStatus_ != 'I') {
       shard_ = worker_.map().defaultShard();
       co_await pipelineError(crossShardError(target));
       co_return false;
     }
     inPipeline_ = true;
-    scatter_ = std::make_unique<ScatterPipeline>();
-    scatter_->shards = target.shards;
-    scatter_->copies = target.copies;
-    scatter_->reads = target.reads;
-    scatter_->statementName = std::string(name);
-    scatter_->portal = std::string(portal);
-    scatter_->bindRest = std::string(bindRest);
+    auto pipeline = std::make_unique<ScatterPipeline>();
+    pipeline->shards = target.shards;
+    pipeline->copies = target.copies;
+    pipeline->reads = target.reads;
+    pipeline->statementName = std::string(name);
+    pipeline->portal = std::string(portal);
+    pipeline->bindRest = std::string(bindRest);
+    ScatterPipeline& scatter = *pipeline;
+    routing().scatter = std::move(pipeline);
     if (target.kind == Target::Kind::Split) {
       std::string error;
-      scatter_->parts = splitBind(bound, target, portal, bindRest, error);
-      scatter_->rowLegs = rowLegsOf(target.rows);
-      if (scatter_->parts.empty()) {
-        wire::appendError(scatter_->error, "XX000", "shardline: cannot split the INSERT: " + error);
+      scatter.parts = splitBind(bound, target, portal, bindRest, error);
+      scatter.rowLegs = rowLegsOf(target.rows);
+      if (scatter.parts.empty()) {
+        wire::appendError(scatter.error, "XX000", "shardline: cannot split the INSERT: " + error);
         skipToSync_ = true;
       }
     }

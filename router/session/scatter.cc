@@ -216,8 +216,7 @@ awaitable<void> ClientSession::scatterQuery(std::string_view queryBytes, const T
                      return query;
                    });
   // A simple query destroys the unnamed statement.
-  unnamed_ = Statement{};
-  ++unnamedSeq_;
+  dropUnnamed();
 }
 
 // Takes a backend of each shard's primary (or reader, for a read outside a transaction) with
@@ -239,8 +238,8 @@ awaitable<std::string> ClientSession::acquireLegs(std::vector<Leg>& legs,
       break;
     }
     leg.writes = !reads;
-    leg.pool = &worker_.pools().get(*node, database_, *user_);
-    pool::Checkout checkout = co_await leg.pool->acquire(startupSettings_, true);
+    leg.pool = &worker_.pools().get(*node, login_->database, *login_->user);
+    pool::Checkout checkout = co_await leg.pool->acquire(login_->settings, true);
     if (!checkout.backend) {
       error = std::move(checkout.errorBytes);
       break;
@@ -314,8 +313,9 @@ awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, Sc
   bool streamed = false;
   std::string error = co_await acquireLegs(legs, shards, mode.reads);
   if (error.empty()) {
+    std::vector<pool::Backend*>& inFlight = routing().scatterBackends;
     for (Leg& leg : legs) {
-      scatterBackends_.push_back(leg.backend.get());
+      inFlight.push_back(leg.backend.get());
     }
     try {
       for (size_t i = 0; i < legs.size(); ++i) {
@@ -331,11 +331,11 @@ awaitable<void> ClientSession::scatter(const std::vector<ShardIndex>& shards, Sc
         }
       }
     } catch (const std::exception& e) {
-      spdlog::warn("{} scatter over {} shards failed: {}", prefix_, legs.size(), e.what());
+      spdlog::warn("{} scatter over {} shards failed: {}", tag(), legs.size(), e.what());
       wire::appendError(error, "08006",
                         std::string("shardline: a shard's node was lost: ") + e.what());
     }
-    scatterBackends_.clear();
+    routing_->scatterBackends.clear();
   }
 
   if (!error.empty()) {
@@ -483,8 +483,7 @@ awaitable<void> ClientSession::splitQuery(std::string_view text, const Target& t
                      backend.unnamedClient = 0;
                      return queries[leg];
                    });
-  unnamed_ = Statement{};
-  ++unnamedSeq_;
+  dropUnnamed();
 }
 
 std::vector<std::string> ClientSession::splitBind(const Statement& statement, const Target& target,
@@ -553,8 +552,8 @@ void ClientSession::gatherForScatter(const wire::Frame& frame) {
   std::string_view name;
   bool describesPortal = type == 'D' && r.bytes(1, kind) && kind[0] == 'P';
   if (type == 'E' || describesPortal || (type == 'C' && r.bytes(1, kind) && kind[0] == 'P')) {
-    scatter_->executes += type == 'E' ? 1 : 0;
-    scatter_->messages.append(frame.bytes);
+    routing_->scatter->executes += type == 'E' ? 1 : 0;
+    routing_->scatter->messages.append(frame.bytes);
     return;
   }
   (void)name;
@@ -562,19 +561,16 @@ void ClientSession::gatherForScatter(const wire::Frame& frame) {
   wire::appendError(error, "SL003",
                     "a statement that runs on several shards must be alone in its pipeline "
                     "(Parse, Bind, Describe, Execute, Sync)");
-  scatter_->error = std::move(error);
+  routing_->scatter->error = std::move(error);
   skipToSync_ = true;
 }
 
 awaitable<void> ClientSession::runScatterPipeline() {
-  std::unique_ptr<ScatterPipeline> pipeline = std::move(scatter_);
+  std::unique_ptr<ScatterPipeline> pipeline = std::move(routing_->scatter);
   inPipeline_ = false;
-  const Statement* found = pipeline->statementName.empty() ? &unnamed_ : nullptr;
-  if (found == nullptr) {
-    auto it = statements_.find(pipeline->statementName);
-    found = it == statements_.end() ? nullptr : &it->second;
-  }
-  if (pipeline->error.empty() && found == nullptr && pipeline->parts.empty()) {
+  bool unnamed = pipeline->statementName.empty();
+  const Statement* found = unnamed ? unnamedStatement() : findStatement(pipeline->statementName);
+  if (pipeline->error.empty() && !unnamed && found == nullptr && pipeline->parts.empty()) {
     wire::appendError(pipeline->error, "26000",
                       "prepared statement \"" + pipeline->statementName + "\" does not exist");
   }
@@ -586,7 +582,6 @@ awaitable<void> ClientSession::runScatterPipeline() {
   }
 
   Statement statement = found != nullptr ? *found : Statement{};
-  bool unnamed = pipeline->statementName.empty();
   uint64_t id = id_;
   uint64_t seq = unnamedSeq_;
   co_await scatter(

@@ -26,14 +26,15 @@ void ClientSession::applyHintSetting(const sql::AnalyzedStatement& analyzed, Tar
         errorResponse("42704", "unrecognized configuration parameter \"" + setting.name + "\"");
     return;
   }
-  std::vector<sql::Hint>& hints = setting.local ? localHints_ : sessionHints_;
+  RoutingState& state = routing();
+  std::vector<sql::Hint>& hints = setting.local ? state.localHints : state.sessionHints;
   auto drop = [&key](std::vector<sql::Hint>& from) {
     std::erase_if(from, [&key](const sql::Hint& hint) { return hint.key == key; });
   };
 
   if (setting.action == sql::SettingAction::Show) {
     std::string value;
-    for (const auto* list : {&sessionHints_, &localHints_}) {
+    for (const auto* list : {&state.sessionHints, &state.localHints}) {
       for (const sql::Hint& hint : *list) {
         value = hint.key == key ? hint.value : value;
       }
@@ -60,8 +61,8 @@ void ClientSession::applyHintSetting(const sql::AnalyzedStatement& analyzed, Tar
     return;
   }
   target.tag = setting.action == sql::SettingAction::Reset ? "RESET" : "SET";
-  drop(sessionHints_);
-  drop(localHints_);
+  drop(state.sessionHints);
+  drop(state.localHints);
   if (setting.action == sql::SettingAction::Set && setting.values.size() == 1) {
     const sql::SettingValue& value = setting.values.front();
     std::string text = value.word;
@@ -93,10 +94,10 @@ void ClientSession::addSessionHints(sql::Hints& hints) const {
   bool hinted = std::any_of(hints.items.begin(), hints.items.end(), [](const sql::Hint& hint) {
     return hint.key == "shard" || hint.key == "key";
   });
-  if (hinted) {
+  if (hinted || !routing_) {
     return;
   }
-  for (const auto* list : {&localHints_, &sessionHints_}) {
+  for (const auto* list : {&routing_->localHints, &routing_->sessionHints}) {
     if (!list->empty()) {
       hints.items.insert(hints.items.end(), list->begin(), list->end());
       return;
