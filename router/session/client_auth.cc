@@ -34,6 +34,8 @@ awaitable<bool> ClientSession::startup() {
       co_return false;
     }
     if (status == wire::FrameStatus::NeedMore) {
+      // Waiting before taking a buffer: a client connects some time before it speaks.
+      co_await client_->waitReadable();
       char* data = in_.writable(1024);
       size_t n = co_await client_->readSome(data, in_.writableSize());
       in_.commit(n);
@@ -139,6 +141,7 @@ awaitable<bool> ClientSession::readTyped(wire::Frame& frame) {
       co_return false;
     }
     co_await flushClient();
+    co_await client_->waitReadable();
     char* data = in_.writable(1024);
     size_t n = co_await client_->readSome(data, in_.writableSize());
     in_.commit(n);
