@@ -271,7 +271,6 @@ awaitable<bool> ClientSession::finishStartup() {
   // The client sends nothing more before it is ready: its input buffer goes while it waits,
   // perhaps queued for a backend with many others.
   in_.releaseIfEmpty();
-  fingerprint_ = ~uint64_t{0} - 1;  // forces the first restore, which reads values back
   bool done = co_await takeBackend(Reply::Query, BackendWait::Queue, nullptr);
   if (!done) {
     // The error is in out_, followed by a ReadyForQuery that must not be sent.
