@@ -46,7 +46,7 @@ awaitable<bool> ClientSession::startup() {
     int32_t code = 0;
     r.int32(code);
     if (uint32_t(code) == wire::kSslRequestCode) {
-      bool useTls = worker_.serverTls() != nullptr && client_->tcpSocket() != nullptr;
+      bool useTls = worker_.serverTls() != nullptr && client_->isTcp();
       out_.push_back(useTls ? 'S' : 'N');
       if (!in_.empty()) {
         // Bytes after an SSLRequest, before its answer, could be injected: refuse.
