@@ -247,8 +247,8 @@ awaitable<void> Server::acceptTcp(Tcp::acceptor& acceptor) {
   for (;;) {
     Worker& worker = nextWorker();
     ErrorCode ec;
-    Tcp::socket socket =
-        co_await acceptor.async_accept(worker.io(), asio::redirect_error(use_awaitable, ec));
+    net::ClientTcpSocket socket(worker.io());
+    co_await acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
     if (ec == asio::error::operation_aborted) {
       co_return;
     }
@@ -256,7 +256,7 @@ awaitable<void> Server::acceptTcp(Tcp::acceptor& acceptor) {
       spdlog::warn("accept failed: {}", ec.message());
       continue;
     }
-    dispatch(net::makeTcpTransport(std::move(socket)), worker);
+    dispatch(net::makeClientTransport(std::move(socket)), worker);
   }
 }
 
@@ -264,8 +264,8 @@ awaitable<void> Server::acceptUnix(Local::acceptor& acceptor) {
   for (;;) {
     Worker& worker = nextWorker();
     ErrorCode ec;
-    Local::socket socket =
-        co_await acceptor.async_accept(worker.io(), asio::redirect_error(use_awaitable, ec));
+    net::ClientUnixSocket socket(worker.io());
+    co_await acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
     if (ec == asio::error::operation_aborted) {
       co_return;
     }
@@ -273,7 +273,7 @@ awaitable<void> Server::acceptUnix(Local::acceptor& acceptor) {
       spdlog::warn("accept failed: {}", ec.message());
       continue;
     }
-    dispatch(net::makeUnixTransport(std::move(socket)), worker);
+    dispatch(net::makeClientTransport(std::move(socket)), worker);
   }
 }
 

@@ -75,11 +75,10 @@ class TlsTransport final : public Transport {
 };
 
 std::unique_ptr<TlsTransport> upgrade(std::unique_ptr<Transport>& plain, ssl::context& context) {
-  Tcp::socket* socket = plain->tcpSocket();
-  if (socket == nullptr) {
+  if (!plain->isTcp()) {
     throw boost::system::system_error(asio::error::operation_not_supported, "TLS needs TCP");
   }
-  return std::make_unique<TlsTransport>(std::move(*socket), context);
+  return std::make_unique<TlsTransport>(plain->takeTcpSocket(), context);
 }
 
 }  // namespace

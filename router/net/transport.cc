@@ -91,11 +91,19 @@ class SocketTransport final : public Transport {
     socket_.cancel(ignored);
   }
 
-  Tcp::socket* tcpSocket() override {
+  bool isTcp() const override { return std::is_same_v<typename Socket::protocol_type, Tcp>; }
+
+  Tcp::socket takeTcpSocket() override {
     if constexpr (std::is_same_v<Socket, Tcp::socket>) {
-      return &socket_;
+      return std::move(socket_);
+    } else if constexpr (std::is_same_v<typename Socket::protocol_type, Tcp>) {
+      // Moved to a socket of the type TLS streams take, on the same io_context.
+      Tcp::socket socket(socket_.get_executor());
+      Tcp protocol = socket_.local_endpoint().protocol();
+      socket.assign(protocol, socket_.release());
+      return socket;
     } else {
-      return nullptr;
+      return Transport::takeTcpSocket();
     }
   }
 
@@ -126,6 +134,20 @@ std::unique_ptr<Transport> makeTcpTransport(Tcp::socket socket) {
 
 std::unique_ptr<Transport> makeUnixTransport(Local::socket socket) {
   return std::make_unique<SocketTransport<Local::socket>>(std::move(socket));
+}
+
+std::unique_ptr<Transport> makeClientTransport(ClientTcpSocket socket) {
+  ErrorCode ignored;
+  socket.set_option(Tcp::no_delay(true), ignored);
+  return std::make_unique<SocketTransport<ClientTcpSocket>>(std::move(socket));
+}
+
+std::unique_ptr<Transport> makeClientTransport(ClientUnixSocket socket) {
+  return std::make_unique<SocketTransport<ClientUnixSocket>>(std::move(socket));
+}
+
+Tcp::socket Transport::takeTcpSocket() {
+  throw boost::system::system_error(asio::error::operation_not_supported, "not a TCP stream");
 }
 
 awaitable<std::unique_ptr<Transport>> connectTo(const std::string& host, uint16_t port,

@@ -54,14 +54,25 @@ class Transport {
   virtual bool isTls() const { return false; }
   // tls-server-end-point channel-binding data (hash of our certificate); empty without TLS.
   virtual std::string tlsServerEndPoint() const { return {}; }
-  // The TCP socket, for a TLS upgrade; null on other transports.
-  virtual Tcp::socket* tcpSocket() { return nullptr; }
+  // Whether this is a plain TCP stream, over which TLS can start.
+  virtual bool isTcp() const { return false; }
+  // Hands the TCP socket over for a TLS upgrade; the transport is unusable afterwards.
+  // Requires: isTcp().
+  virtual Tcp::socket takeTcpSocket();
   // A short description of the peer for logs, e.g. "127.0.0.1:51234".
   virtual std::string peer() const = 0;
 };
 
 std::unique_ptr<Transport> makeTcpTransport(Tcp::socket socket);
 std::unique_ptr<Transport> makeUnixTransport(Local::socket socket);
+
+// Sockets of client connections, bound to their worker's io_context: with its plain
+// executor rather than any_io_executor, the socket and every wait on it are smaller, and
+// thousands of idle clients each hold one.
+using ClientTcpSocket = asio::basic_stream_socket<Tcp, asio::io_context::executor_type>;
+using ClientUnixSocket = asio::basic_stream_socket<Local, asio::io_context::executor_type>;
+std::unique_ptr<Transport> makeClientTransport(ClientTcpSocket socket);
+std::unique_ptr<Transport> makeClientTransport(ClientUnixSocket socket);
 
 // Connects to a node: `host` is an address or a Unix socket directory.
 // Requires: a non-zero timeout.

@@ -102,7 +102,7 @@ bool ClientSession::attachNow() {
   if (!idle) {
     return false;
   }
-  if (idle->stateFingerprint != fingerprint_) {
+  if (idle->stateFingerprint != settingsFingerprint()) {
     pool_->release(std::move(idle));  // settings must be restored: the slow path does it
     return false;
   }
@@ -131,7 +131,9 @@ awaitable<std::string> ClientSession::restoreState(bool force) {
 
 // Returns an ErrorResponse when that failed; the caller then discards the backend.
 awaitable<std::string> ClientSession::restoreStateOn(pool::Backend& backend, bool force) {
-  if (!force && backend.stateFingerprint == fingerprint_) {
+  // Until the client is ready, the restore also reads back the values Postgres reports.
+  bool startingUp = cancelPid_ == 0;
+  if (!force && !startingUp && backend.stateFingerprint == settingsFingerprint()) {
     co_return std::string();
   }
   pool::HiddenResult result;
@@ -151,15 +153,14 @@ awaitable<std::string> ClientSession::restoreStateOn(pool::Backend& backend, boo
     co_return result.errorBytes;
   }
   SessionState fresh = readBack(result.rows, login_->user->name);
-  if (cancelPid_ == 0) {
-    // Still starting up: the values Postgres reports become the client's first
-    // ParameterStatus messages.
+  if (startingUp) {
+    // The values Postgres reports become the client's first ParameterStatus messages.
     for (const auto& [name, value] : fresh.reported) {
       wire::appendParameterStatus(out_, name, value);
     }
   }
   keepSettings(std::move(fresh));
-  backend.stateFingerprint = fingerprint_;
+  backend.stateFingerprint = settingsFingerprint();
   co_return std::string();
 }
 
@@ -174,15 +175,15 @@ const std::vector<std::string>& ClientSession::customSettings() const {
 }
 
 void ClientSession::keepSettings(SessionState fresh) {
-  fingerprint_ = fresh.fingerprint;
   if (fresh.settings.empty() && customSettings().empty()) {
-    settings_.reset();
+    settings_.reset();  // the fingerprint of no settings is 0
     return;
   }
   if (!settings_) {
     settings_ = std::make_unique<ClientSettings>();
   }
   settings_->changed = std::move(fresh.settings);
+  settings_->fingerprint = fresh.fingerprint;
 }
 
 // Sends the messages gathered for the backend now rather than after the client's read.
@@ -484,7 +485,7 @@ awaitable<void> ClientSession::releaseBackend() {
     }
     if (result.ok()) {
       keepSettings(readBack(result.rows, login_->user->name));
-      backend_->stateFingerprint = fingerprint_;
+      backend_->stateFingerprint = settingsFingerprint();
     } else {
       backend_->stateFingerprint = kUnknownState;
     }

@@ -34,6 +34,8 @@ awaitable<bool> ClientSession::startup() {
       co_return false;
     }
     if (status == wire::FrameStatus::NeedMore) {
+      // Waiting before taking a buffer: a client connects some time before it speaks.
+      co_await client_->waitReadable();
       char* data = in_.writable(1024);
       size_t n = co_await client_->readSome(data, in_.writableSize());
       in_.commit(n);
@@ -44,7 +46,7 @@ awaitable<bool> ClientSession::startup() {
     int32_t code = 0;
     r.int32(code);
     if (uint32_t(code) == wire::kSslRequestCode) {
-      bool useTls = worker_.serverTls() != nullptr && client_->tcpSocket() != nullptr;
+      bool useTls = worker_.serverTls() != nullptr && client_->isTcp();
       out_.push_back(useTls ? 'S' : 'N');
       if (!in_.empty()) {
         // Bytes after an SSLRequest, before its answer, could be injected: refuse.
@@ -139,6 +141,7 @@ awaitable<bool> ClientSession::readTyped(wire::Frame& frame) {
       co_return false;
     }
     co_await flushClient();
+    co_await client_->waitReadable();
     char* data = in_.writable(1024);
     size_t n = co_await client_->readSome(data, in_.writableSize());
     in_.commit(n);
@@ -268,7 +271,6 @@ awaitable<bool> ClientSession::finishStartup() {
   // The client sends nothing more before it is ready: its input buffer goes while it waits,
   // perhaps queued for a backend with many others.
   in_.releaseIfEmpty();
-  fingerprint_ = ~uint64_t{0} - 1;  // forces the first restore, which reads values back
   bool done = co_await takeBackend(Reply::Query, BackendWait::Queue, nullptr);
   if (!done) {
     // The error is in out_, followed by a ReadyForQuery that must not be sent.

@@ -98,6 +98,7 @@ struct Statement {
 // session_state.h), and the placeholder settings it used. Most clients change none.
 struct ClientSettings {
   std::vector<Setting> changed;  // SessionState::settings
+  uint64_t fingerprint = 0;      // of `changed`
   // Names of placeholder settings (`SET app.tenant = ...`) the client used:
   // pg_settings does not list them, so they are read back by name.
   std::vector<std::string> customNames;
@@ -482,6 +483,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   awaitable<void> cleanupOnClose();
   awaitable<std::string> restoreState(bool force);
   const std::vector<Setting>& changedSettings() const;
+  uint64_t settingsFingerprint() const { return settings_ ? settings_->fingerprint : 0; }
   const std::vector<std::string>& customSettings() const;
   // Keeps the client's settings as reading them back from its backend found them.
   void keepSettings(SessionState fresh);
@@ -543,7 +545,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   std::unique_ptr<RoutingState> routing_;  // see routing()
 
   std::unique_ptr<ClientSettings> settings_;      // null while the client changed none
-  uint64_t fingerprint_ = 0;                      // of the changed settings, as SessionState's
   std::unique_ptr<ClientStatements> statements_;  // see statements()
   uint64_t unnamedSeq_ = 0;                       // counts the client's unnamed statements
 };

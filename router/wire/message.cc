@@ -1,5 +1,8 @@
 #include "router/wire/message.h"
 
+#include <cassert>
+#include <cstdint>
+
 namespace shardline::wire {
 
 namespace {
@@ -11,23 +14,29 @@ char* FrameReader::writable(size_t want) {
   if (begin_ == end_) {
     begin_ = end_ = 0;
   }
-  if (buf_.size() - end_ >= want) {
-    return buf_.data() + end_;
+  if (size_ - end_ >= want) {
+    return buf_.get() + end_;
   }
   // Move the unread part to the front before growing.
   if (begin_ > 0) {
-    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
-  if (buf_.size() - end_ < want) {
-    size_t size = buf_.empty() ? kInitialBuffer : buf_.size();
+  if (size_ - end_ < want) {
+    size_t size = size_ == 0 ? kInitialBuffer : size_;
     while (size - end_ < want) {
       size *= 2;
     }
-    buf_.resize(size);
+    assert(size <= UINT32_MAX);  // `want` is at most a message: 1 GiB and 5 bytes
+    std::unique_ptr<char[]> grown(new char[size]);
+    if (end_ > 0) {
+      std::memcpy(grown.get(), buf_.get(), end_);
+    }
+    buf_ = std::move(grown);
+    size_ = uint32_t(size);
   }
-  return buf_.data() + end_;
+  return buf_.get() + end_;
 }
 
 FrameStatus FrameReader::next(Frame& frame) {
@@ -35,7 +44,7 @@ FrameStatus FrameReader::next(Frame& frame) {
   if (avail < 5) {
     return FrameStatus::NeedMore;
   }
-  const char* p = buf_.data() + begin_;
+  const char* p = buf_.get() + begin_;
   uint32_t len = readU32(p + 1);
   if (len < 4 || len > max_) {
     return FrameStatus::Bad;
@@ -57,7 +66,7 @@ FrameStatus FrameReader::nextStartup(std::string_view& body) {
   if (avail < 4) {
     return FrameStatus::NeedMore;
   }
-  const char* p = buf_.data() + begin_;
+  const char* p = buf_.get() + begin_;
   uint32_t len = readU32(p);
   // A startup packet is small; Postgres caps it at 10000 bytes.
   if (len < 8 || len > 10000) {
@@ -73,16 +82,15 @@ FrameStatus FrameReader::nextStartup(std::string_view& body) {
 }
 
 void FrameReader::shrinkIfIdle() {
-  if (begin_ == end_ && buf_.size() > kIdleKeep) {
-    std::vector<char>().swap(buf_);
-    begin_ = end_ = 0;
+  if (begin_ == end_ && size_ > kIdleKeep) {
+    releaseIfEmpty();
   }
 }
 
 void FrameReader::releaseIfEmpty() {
   if (begin_ == end_) {
-    std::vector<char>().swap(buf_);
-    begin_ = end_ = 0;
+    buf_.reset();
+    size_ = begin_ = end_ = 0;
   }
 }
 
