@@ -58,14 +58,14 @@ struct NodeStatus {
   // When the check that read `lsn` started (nowNanos). Written after `lsn`, so a reader that
   // sees a time stamp sees that check's position or a later one.
   std::atomic<int64_t> sampledAt{0};
-  std::atomic<uint32_t> timeline{0};     // a primary's WAL timeline
-  std::atomic<int64_t> lagBytes{0};      // a replica: behind its primary, in bytes
-  std::atomic<int64_t> lagMillis{0};     // a replica: behind its primary, in time
-  std::atomic<bool> lagging{false};      // over its shard's max_lag: no reads
-  std::atomic<int64_t> bannedUntil{0};   // nowNanos before which no check may restore it
-  std::atomic<int32_t> active{0};        // backends attached to clients, over all workers
-  std::atomic<uint64_t> reads{0};        // reads routed here
-  std::atomic<uint64_t> failures{0};     // checks failed and ejections
+  std::atomic<uint32_t> timeline{0};    // a primary's WAL timeline
+  std::atomic<int64_t> lagBytes{0};     // a replica: behind its primary, in bytes
+  std::atomic<int64_t> lagMillis{0};    // a replica: behind its primary, in time
+  std::atomic<bool> lagging{false};     // over its shard's max_lag: no reads
+  std::atomic<int64_t> bannedUntil{0};  // nowNanos before which no check may restore it
+  std::atomic<int32_t> active{0};       // backends attached to clients, over all workers
+  std::atomic<uint64_t> reads{0};       // reads routed here
+  std::atomic<uint64_t> failures{0};    // checks failed and ejections
 
   // A replica that may take reads now.
   bool readable() const {

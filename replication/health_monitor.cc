@@ -3,6 +3,8 @@
 // Boost 1.74's coroutine header uses std::exchange without including <utility>.
 #include <utility>
 
+#include <libpq-fe.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,8 +13,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <libpq-fe.h>
-#include <spdlog/spdlog.h>
 
 #include <deque>
 #include <optional>
@@ -56,7 +56,8 @@ bool loginRefused(const std::string& error) {
 }
 
 std::optional<NodeSample> readSample(PGresult* result) {
-  if (PQresultStatus(result) != PGRES_TUPLES_OK || PQntuples(result) != 1 || PQnfields(result) != 3) {
+  if (PQresultStatus(result) != PGRES_TUPLES_OK || PQntuples(result) != 1 ||
+      PQnfields(result) != 3) {
     return std::nullopt;
   }
   NodeSample sample;
@@ -126,7 +127,8 @@ class Probe {
         error_ = firstLine(PQerrorMessage(conn_));
         co_return false;
       }
-      bool ready = co_await wait(poll == PGRES_POLLING_READING ? Wait::Read : Wait::Write, deadline);
+      bool ready =
+          co_await wait(poll == PGRES_POLLING_READING ? Wait::Read : Wait::Write, deadline);
       if (!ready) {
         co_return false;
       }
@@ -267,8 +269,11 @@ int electPrimary(const std::vector<ElectionInput>& nodes, int current, uint32_t 
 
 struct HealthMonitor::Impl {
   Impl(ClusterStatus& status, MonitorConfig config)
-      : status(status), config(std::move(config)), history(status.size()),
-        newestTimeline(status.shardCount(), 0), refused(status.size(), false),
+      : status(status),
+        config(std::move(config)),
+        history(status.size()),
+        newestTimeline(status.shardCount(), 0),
+        refused(status.size(), false),
         misplaced(status.size(), false) {
     for (size_t shard = 0; shard < status.shardCount(); ++shard) {
       announced.push_back(status.primaryOf(shard));
@@ -303,7 +308,9 @@ struct HealthMonitor::Impl {
 HealthMonitor::HealthMonitor(ClusterStatus& status, MonitorConfig config)
     : impl_(std::make_unique<Impl>(status, std::move(config))) {}
 
-HealthMonitor::~HealthMonitor() { stop(); }
+HealthMonitor::~HealthMonitor() {
+  stop();
+}
 
 void HealthMonitor::start() {
   for (size_t node = 0; node < impl_->status.size(); ++node) {
@@ -450,7 +457,8 @@ void HealthMonitor::Impl::updateLag(size_t shard) {
     }
     st.lagBytes.store(bytes, std::memory_order_relaxed);
     st.lagMillis.store(millis, std::memory_order_relaxed);
-    bool over = (limit.bytes > 0 && bytes > limit.bytes) || (limit.millis > 0 && millis > limit.millis);
+    bool over =
+        (limit.bytes > 0 && bytes > limit.bytes) || (limit.millis > 0 && millis > limit.millis);
     bool was = st.lagging.exchange(over, std::memory_order_acq_rel);
     if (over != was) {
       spdlog::warn("node={} {} its lag limit: {} bytes, {} ms behind", status.spec(node).name,

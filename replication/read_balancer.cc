@@ -61,8 +61,9 @@ int ReadBalancer::pick(size_t shard, const ReadRule& rule, Freshness fresh, uint
     }
     const NodeStatus& node = status_.node(nodes[i]);
     bool isPrimary = int(nodes[i]) == primary;
-    bool fits = isPrimary ? rule.includePrimary
-                          : node.readable() && node.lsn.load(std::memory_order_acquire) >= fresh.minLsn;
+    bool fits = isPrimary
+                    ? rule.includePrimary
+                    : node.readable() && node.lsn.load(std::memory_order_acquire) >= fresh.minLsn;
     if (fits) {
       candidates_.push_back(i);
     }
@@ -78,7 +79,8 @@ int ReadBalancer::pick(size_t shard, const ReadRule& rule, Freshness fresh, uint
       chosen = candidates_[cursor_[shard]++ % candidates_.size()];
       break;
     case ReadPolicy::Random:
-      chosen = candidates_[std::uniform_int_distribution<size_t>(0, candidates_.size() - 1)(random_)];
+      chosen =
+          candidates_[std::uniform_int_distribution<size_t>(0, candidates_.size() - 1)(random_)];
       break;
     case ReadPolicy::LeastConnections: {
       int32_t fewest = INT32_MAX;

@@ -50,10 +50,10 @@ class ReadBalancer {
 
  private:
   const ClusterStatus& status_;
-  std::vector<uint64_t> cursor_;                // round robin, by shard
-  std::vector<std::vector<int64_t>> current_;   // smooth weighted, by shard and node position
+  std::vector<uint64_t> cursor_;               // round robin, by shard
+  std::vector<std::vector<int64_t>> current_;  // smooth weighted, by shard and node position
   std::minstd_rand random_;
-  std::vector<size_t> candidates_;              // scratch: node positions in the shard
+  std::vector<size_t> candidates_;  // scratch: node positions in the shard
 };
 
 }  // namespace shardline::replication

@@ -538,18 +538,17 @@ void parseReads(Reader& reader, const Scope& scope, ReadsConfig* reads) {
 // A read override names a shard that some node serves.
 void checkOverrideShards(Reader& reader, const Scope& root, const Config& config) {
   const toml::node* reads = root.table->get("reads");
-  const toml::node* overrides = reads != nullptr && reads->is_table()
-                                    ? reads->as_table()->get("override")
-                                    : nullptr;
+  const toml::node* overrides =
+      reads != nullptr && reads->is_table() ? reads->as_table()->get("override") : nullptr;
   if (overrides == nullptr || !overrides->is_array_of_tables()) {
     return;
   }
   const toml::array& array = *overrides->as_array();
   for (size_t i = 0; i < config.reads.overrides.size() && i < array.size(); ++i) {
     const std::string& shard = config.reads.overrides[i].shard;
-    bool known = shard.empty() ||
-                 std::any_of(config.nodes.begin(), config.nodes.end(),
-                             [&](const NodeConfig& node) { return node.shard == shard; });
+    bool known =
+        shard.empty() || std::any_of(config.nodes.begin(), config.nodes.end(),
+                                     [&](const NodeConfig& node) { return node.shard == shard; });
     if (!known) {
       Scope scope = elementScope(array, "reads.override", i);
       reader.fail(reader.lineOf(scope, "shard"), scope.key("shard"),

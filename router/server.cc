@@ -136,7 +136,8 @@ replication::MonitorConfig monitorConfig(const Config& config, size_t shards) {
   const UserConfig* user = config.health.user.empty()
                                ? (config.users.empty() ? nullptr : &config.users.front())
                                : config.findUser(config.health.user);
-  std::string name = config.health.user.empty() && user != nullptr ? user->name : config.health.user;
+  std::string name =
+      config.health.user.empty() && user != nullptr ? user->name : config.health.user;
   std::string password = config.health.password;
   if (password.empty() && user != nullptr) {
     password = user->backendPassword;
@@ -146,8 +147,8 @@ replication::MonitorConfig monitorConfig(const Config& config, size_t shards) {
   out.login = {{"user", name},
                {"dbname", config.health.database},
                {"sslmode", std::string(kSslModes[size_t(config.pool.tls)])},
-               {"connect_timeout", std::to_string(std::max<int64_t>(
-                                       1, config.health.timeout.count() / 1000))}};
+               {"connect_timeout",
+                std::to_string(std::max<int64_t>(1, config.health.timeout.count() / 1000))}};
   if (!password.empty()) {
     out.login.emplace_back("password", password);
   }

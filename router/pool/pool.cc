@@ -84,8 +84,7 @@ awaitable<Checkout> Pool::connectNew(const StartupParameters& startup) {
     if (result.unreachable) {
       // Refused, timed out or cut: the node is out of rotation until a check passes.
       if (node_.healthy.load(std::memory_order_relaxed)) {
-        spdlog::warn("node={} unreachable, out of rotation: {}", key_.node->name,
-                     result.reason);
+        spdlog::warn("node={} unreachable, out of rotation: {}", key_.node->name, result.reason);
       }
       status_.eject(key_.node->index, ban_);
     }

@@ -299,8 +299,9 @@ std::optional<Route> fromHints(const ShardMap& map, const RouteInput& in,
   }
   for (const auto& hint : in.hints.items) {
     if (hint.key == "role" && hint.value != "primary" && hint.value != "replica") {
-      return fail(kBadHint, "shardline hint role=" + hint.value + " names no role: use "
-                            "role=primary or role=replica");
+      return fail(kBadHint, "shardline hint role=" + hint.value +
+                                " names no role: use "
+                                "role=primary or role=replica");
     }
   }
   for (const auto& hint : in.hints.items) {

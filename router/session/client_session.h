@@ -144,8 +144,8 @@ enum class NodeNeed : uint8_t {
 
 // A write the client committed on a shard, for read-your-writes.
 struct WriteMark {
-  int64_t at = 0;             // when it was acknowledged (replication::nowNanos)
-  replication::Lsn lsn = 0;   // a primary position sampled after `at`; 0 until known
+  int64_t at = 0;            // when it was acknowledged (replication::nowNanos)
+  replication::Lsn lsn = 0;  // a primary position sampled after `at`; 0 until known
 };
 
 // Where a client's statement runs, as routing decided it.
@@ -179,17 +179,17 @@ struct Target {
   std::vector<std::string> needsFunctions;
   std::string error;
   Control control = Control::None;
-  bool copies = false;   // Shards: each holds the same rows, so counts are not summed
-  bool reads = true;     // every statement is read-only
-  bool writes = false;   // a statement may change data (not SET, SHOW, BEGIN, a read, ...)
-  bool readOnly = false;      // Begin, SET TRANSACTION: declares the transaction READ ONLY
-  bool readWrite = false;     // ... or READ WRITE
+  bool copies = false;          // Shards: each holds the same rows, so counts are not summed
+  bool reads = true;            // every statement is read-only
+  bool writes = false;          // a statement may change data (not SET, SHOW, BEGIN, a read, ...)
+  bool readOnly = false;        // Begin, SET TRANSACTION: declares the transaction READ ONLY
+  bool readWrite = false;       // ... or READ WRITE
   bool setTransaction = false;  // a lone SET TRANSACTION
-  bool toPrimary = false;     // a role=primary hint
-  bool toReplica = false;     // a role=replica hint
-  bool single = true;    // one statement
-  std::string_view tag;  // Control's CommandComplete tag: "BEGIN", "COMMIT", ...
-  std::string reply;     // Setting: the router's answer, up to ReadyForQuery
+  bool toPrimary = false;       // a role=primary hint
+  bool toReplica = false;       // a role=replica hint
+  bool single = true;           // one statement
+  std::string_view tag;         // Control's CommandComplete tag: "BEGIN", "COMMIT", ...
+  std::string reply;            // Setting: the router's answer, up to ReadyForQuery
 };
 
 // The statements of a query string, as sql::splitStatements gives them, without lexing a
@@ -532,16 +532,16 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   bool settingsTouched_ = false;
   bool closing_ = false;
   bool closeRequested_ = false;
-  bool terminated_ = false;      // the client was told the router is shutting down
-  bool copyIn_ = false;          // the backend is in copy-in and ignores Sync
-  bool pipelineBound_ = false;   // a Bind of this pipeline went to the backend
+  bool terminated_ = false;        // the client was told the router is shutting down
+  bool copyIn_ = false;            // the backend is in copy-in and ignores Sync
+  bool pipelineBound_ = false;     // a Bind of this pipeline went to the backend
   bool namedPortalBound_ = false;  // ... and one of them made a named portal
-  bool pipelineFailed_ = false;  // the backend reported an error since the client's last Sync
-  bool onReplica_ = false;       // the attached backend is a replica's
-  bool wrote_ = false;           // a statement that may write went to the attached backend
-  bool readerWaiting_ = false;   // the reader waits in waitReadable()
-  bool heardFromClient_ = false;           // the client sent something since parkIfIdle() last ran
-  bool parkAsked_ = false;                 // parkIfIdle() cut the reader's wait short
+  bool pipelineFailed_ = false;    // the backend reported an error since the client's last Sync
+  bool onReplica_ = false;         // the attached backend is a replica's
+  bool wrote_ = false;             // a statement that may write went to the attached backend
+  bool readerWaiting_ = false;     // the reader waits in waitReadable()
+  bool heardFromClient_ = false;   // the client sent something since parkIfIdle() last ran
+  bool parkAsked_ = false;         // parkIfIdle() cut the reader's wait short
   std::unique_ptr<RoutingState> routing_;  // see routing()
 
   std::unique_ptr<ClientSettings> settings_;      // null while the client changed none

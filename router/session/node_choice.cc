@@ -117,7 +117,8 @@ const NodeConfig* ClientSession::nodeFor(shardmap::ShardIndex shard, NodeNeed ne
     if (need == NodeNeed::Replica && rule.policy == replication::ReadPolicy::Primary) {
       rule.policy = replication::ReadPolicy::RoundRobin;  // a role=replica hint asks for one
     }
-    replication::Freshness fresh = need == NodeNeed::Read ? freshness(shard) : replication::Freshness{};
+    replication::Freshness fresh =
+        need == NodeNeed::Read ? freshness(shard) : replication::Freshness{};
     uint64_t hash = rule.policy == replication::ReadPolicy::ClientHash ? clientHash() : 0;
     node = worker_.balancer().pick(shard, rule, fresh, hash, excluded);
   }

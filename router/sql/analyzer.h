@@ -260,7 +260,7 @@ struct Analysis {
   // write or lock), by name without schema: a read calling one may still write, which only
   // the catalog can tell (a user's volatile function).
   std::vector<std::string> functions;
-  uint32_t maxParameter = 0;     // the highest $n referenced
+  uint32_t maxParameter = 0;  // the highest $n referenced
 
   SelectFacts select;            // kind Select
   InsertFacts insert;            // kind Insert

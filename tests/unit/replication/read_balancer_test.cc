@@ -10,7 +10,8 @@ namespace {
 
 // One shard: node 0 the primary, nodes 1..replicas its replicas, all up and caught up.
 struct Shard {
-  explicit Shard(size_t replicas, std::vector<uint32_t> weights = {}) : status(specs(replicas, weights), {"s0"}, 1) {
+  explicit Shard(size_t replicas, std::vector<uint32_t> weights = {})
+      : status(specs(replicas, weights), {"s0"}, 1) {
     for (size_t i = 1; i <= replicas; ++i) {
       NodeStatus& node = status.node(i);
       node.healthy = true;

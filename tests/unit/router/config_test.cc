@@ -496,12 +496,13 @@ TEST_CASE("reads and health errors name the file, line and key") {
   CHECK(errorOf("[reads]\npolicy = \"bogus\"\n" + kNode) ==
         "t.toml:2: reads.policy: must be one of \"primary\", \"round_robin\", \"random\", "
         "\"least_connections\", \"weighted\", \"client_hash\" (got \"bogus\")");
-  CHECK(errorOf("[reads]\nread_your_writes = true\n" + kNode).starts_with(
-      "t.toml:2: reads.read_your_writes: "));
+  CHECK(errorOf("[reads]\nread_your_writes = true\n" + kNode)
+            .starts_with("t.toml:2: reads.read_your_writes: "));
   CHECK(errorOf("[reads]\nmax_lag_ms = -1\n" + kNode).starts_with("t.toml:2: reads.max_lag_ms: "));
   CHECK(errorOf("[[reads.override]]\npolicy = \"random\"\n" + kNode) ==
         "t.toml:1: reads.override[0].shard: an override names a shard, a database or both");
-  CHECK(errorOf("[health]\ninterval_ms = 0\n" + kNode).starts_with("t.toml:2: health.interval_ms: "));
+  CHECK(
+      errorOf("[health]\ninterval_ms = 0\n" + kNode).starts_with("t.toml:2: health.interval_ms: "));
   CHECK(errorOf("[health]\nuser = \"nobody\"\n" + kNode) ==
         "t.toml:1: health.password: is required when health.user is not one of [[users]]");
   CHECK(errorOf(kNode + "weight = 0\n").starts_with("t.toml:7: nodes[0].weight: "));
