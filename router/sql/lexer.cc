@@ -1,68 +1,32 @@
 #include "router/sql/lexer.h"
 
-#include <xxhash.h>
-
 #include <algorithm>
 #include <array>
 #include <cstring>
 
+#include "router/sql/char_classes.h"
+#include "router/sql/routine_body.h"
+#include "router/sql/unicode.h"
+
 namespace shardline::sql {
 namespace {
+
+using namespace chars;  // NOLINT(google-build-using-namespace): the scanner's vocabulary
+using unicode::appendUtf8;
+using unicode::combineSurrogates;
+using unicode::hexValue;
+using unicode::isHighSurrogate;
+using unicode::isLowSurrogate;
+using unicode::isValidUtf8;
+using unicode::readHex;
 
 constexpr size_t kNpos = std::string_view::npos;
 constexpr size_t kMaxNameBytes = 63;  // NAMEDATALEN - 1: longer names are truncated
 
 using CommentList = std::vector<std::pair<std::string_view, uint32_t>>;
 
-// Character classes of Postgres' scanner, one bit each.
-enum : uint8_t {
-  kSpace = 1 << 0,             // space, \t, \n, \r, \f
-  kIdentStart = 1 << 1,        // A-Z a-z _ and every byte >= 0x80
-  kIdentCont = 1 << 2,         // ident start, 0-9, $
-  kDollarTag = 1 << 3,         // ident cont without $: what may follow a dollar quote's first byte
-  kDigit = 1 << 4,             // 0-9
-  kHexDigit = 1 << 5,          // 0-9 A-F a-f
-  kOpChar = 1 << 6,            // + - * / < > = ~ ! @ # % ^ & | ` ?
-  kNotOnlyPlusMinus = 1 << 7,  // ~ ! @ # % ^ & | ` ?: lets an operator end in + or -
-};
-
-constexpr std::array<uint8_t, 256> makeClasses() {
-  std::array<uint8_t, 256> classes{};
-  auto add = [&classes](std::string_view chars, uint8_t bits) {
-    for (char c : chars) {
-      classes[static_cast<unsigned char>(c)] |= bits;
-    }
-  };
-  add(" \t\n\r\f", kSpace);
-  for (int c = 0; c < 256; ++c) {
-    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
-    if (letter) {
-      classes[c] |= kIdentStart | kIdentCont | kDollarTag;
-    }
-  }
-  add("0123456789", kDigit | kHexDigit | kIdentCont | kDollarTag);
-  add("abcdefABCDEF", kHexDigit);
-  add("$", kIdentCont);
-  add("+-*/<>=~!@#%^&|`?", kOpChar);
-  add("~!@#%^&|`?", kNotOnlyPlusMinus);
-  return classes;
-}
-
-constexpr std::array<uint8_t, 256> kClasses = makeClasses();
-
-bool is(char c, uint8_t classBits) {
-  return (kClasses[static_cast<unsigned char>(c)] & classBits) != 0;
-}
-
 char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-}
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  return lower(c) - 'a' + 10;
 }
 
 // Length of the longest prefix of `name` that fits a Postgres name without splitting a
@@ -76,91 +40,6 @@ size_t nameLength(std::string_view name) {
     --cut;
   }
   return cut;
-}
-
-void appendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-// True when `s` is well-formed UTF-8 without a zero byte, which is what Postgres requires
-// of a string built from octal or hex escapes.
-bool isValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto b = static_cast<unsigned char>(s[i]);
-    if (b == 0) {
-      return false;
-    }
-    if (b < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t extra = b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : 1;  // continuation bytes
-    if (b < 0xC2 || b > 0xF4 || i + extra >= s.size()) {
-      return false;
-    }
-    auto b1 = static_cast<unsigned char>(s[i + 1]);
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (b == 0xE0) {
-      lo = 0xA0;  // no overlong forms
-    } else if (b == 0xED) {
-      hi = 0x9F;  // no surrogates
-    } else if (b == 0xF0) {
-      lo = 0x90;
-    } else if (b == 0xF4) {
-      hi = 0x8F;  // nothing past U+10FFFF
-    }
-    if (b1 < lo || b1 > hi) {
-      return false;
-    }
-    for (size_t k = 2; k <= extra; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
-        return false;
-      }
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
-bool isHighSurrogate(uint32_t cp) {
-  return cp >= 0xD800 && cp <= 0xDBFF;
-}
-bool isLowSurrogate(uint32_t cp) {
-  return cp >= 0xDC00 && cp <= 0xDFFF;
-}
-uint32_t combineSurrogates(uint32_t high, uint32_t low) {
-  return 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
-}
-
-// Reads `digits` hex digits at s[at...]; false if there are fewer.
-bool readHex(std::string_view s, size_t at, size_t digits, uint32_t& value) {
-  if (at + digits > s.size()) {
-    return false;
-  }
-  value = 0;
-  for (size_t i = at; i < at + digits; ++i) {
-    if (!is(s[i], kHexDigit)) {
-      return false;
-    }
-    value = (value << 4) | static_cast<uint32_t>(hexValue(s[i]));
-  }
-  return true;
 }
 
 // How the body of a '...' literal is read.
@@ -746,48 +625,6 @@ bool isValidUescape(std::string_view escape) {
          escape[0] != '\'' && escape[0] != '"';
 }
 
-// Decodes the escapes of a U& literal's body, `raw`, into `out`. Returns the error message,
-// or nullptr; `errorAt` is then the index in `raw` that the error is about.
-const char* unescapeUnicode(std::string_view raw, char escape, std::string& out, size_t& errorAt) {
-  uint32_t high = 0;  // a high surrogate waiting for its low half
-  for (size_t i = 0; i < raw.size();) {
-    errorAt = i;
-    bool doubled = raw[i] == escape && i + 1 < raw.size() && raw[i + 1] == escape;
-    if (raw[i] != escape || doubled) {
-      if (high != 0) {
-        return "invalid Unicode surrogate pair";
-      }
-      out.push_back(raw[i]);
-      i += doubled ? 2 : 1;
-      continue;
-    }
-    uint32_t cp = 0;
-    bool plus = i + 1 < raw.size() && raw[i + 1] == '+';
-    if (!readHex(raw, i + (plus ? 2 : 1), plus ? 6 : 4, cp)) {
-      return "invalid Unicode escape";
-    }
-    i += plus ? 8 : 5;
-    if (high != 0) {
-      if (!isLowSurrogate(cp)) {
-        return "invalid Unicode surrogate pair";
-      }
-      cp = combineSurrogates(high, cp);
-      high = 0;
-    } else if (isHighSurrogate(cp)) {
-      high = cp;
-      continue;
-    } else if (isLowSurrogate(cp)) {
-      return "invalid Unicode surrogate pair";
-    }
-    if (cp == 0 || cp > 0x10FFFF) {
-      return "invalid Unicode escape value";
-    }
-    appendUtf8(out, cp);
-  }
-  errorAt = raw.size();
-  return high != 0 ? "invalid Unicode surrogate pair" : nullptr;
-}
-
 // Decodes the U& token `token` with `escape`; sets the result's error on failure.
 bool decodeUnicode(Token& token, char escape, LexResult& result) {
   std::string_view raw = token.view();
@@ -795,7 +632,7 @@ bool decodeUnicode(Token& token, char escape, LexResult& result) {
     std::string decoded;
     decoded.reserve(raw.size());
     size_t errorAt = 0;
-    if (const char* error = unescapeUnicode(raw, escape, decoded, errorAt)) {
+    if (const char* error = unicode::unescape(raw, escape, decoded, errorAt)) {
       // Postgres counts from the literal's start, past U&' or U&", in the joined body.
       result.error = error;
       result.errorOffset = token.offset + 3 + static_cast<uint32_t>(errorAt);
@@ -857,101 +694,6 @@ bool finishUnicode(Scanner& scanner, std::string_view sql, Token& literal, LexRe
   return decodeUnicode(literal, escape.view()[0], result);
 }
 
-// Recognizes the BEGIN ATOMIC ... END body of CREATE [OR REPLACE] FUNCTION or PROCEDURE,
-// inside which a ';' does not end the statement. CASE ... END inside the body nests; a word
-// after '.' or AS is a name, not a key word.
-class RoutineBody {
- public:
-  bool inside() const { return depth_ > 0; }
-
-  void see(const Token& token, int parenDepth) {
-    std::string_view word = token.kind == TokenKind::Identifier ? token.view() : "";
-    if (header_ != Header::Routine) {
-      readHeader(word);
-      return;
-    }
-    bool afterName = afterNamePrefix_;
-    bool afterBegin = afterBegin_;
-    afterNamePrefix_ = word == "as" || (token.kind == TokenKind::Punct && token.text == ".");
-    afterBegin_ = false;
-    if (word.empty() || afterName) {
-      return;
-    }
-    if (depth_ == 0) {
-      afterBegin_ = word == "begin" && parenDepth == 0;
-      if (word == "atomic" && afterBegin) {
-        depth_ = 1;
-      }
-    } else if (word == "case") {
-      ++depth_;
-    } else if (word == "end") {
-      --depth_;
-    }
-  }
-
- private:
-  enum class Header { Start, Create, CreateOr, CreateOrReplace, Routine, Other };
-
-  void readHeader(std::string_view word) {
-    bool routine = word == "function" || word == "procedure";
-    switch (header_) {
-      case Header::Start:
-        header_ = word == "create" ? Header::Create : Header::Other;
-        break;
-      case Header::Create:
-        header_ = word == "or" ? Header::CreateOr : routine ? Header::Routine : Header::Other;
-        break;
-      case Header::CreateOr:
-        header_ = word == "replace" ? Header::CreateOrReplace : Header::Other;
-        break;
-      case Header::CreateOrReplace:
-        header_ = routine ? Header::Routine : Header::Other;
-        break;
-      default:
-        break;
-    }
-  }
-
-  Header header_ = Header::Start;
-  int depth_ = 0;                 // BEGIN ATOMIC and CASE not yet closed by END
-  bool afterBegin_ = false;       // the previous token is BEGIN
-  bool afterNamePrefix_ = false;  // the previous token is '.' or AS
-};
-
-bool isPunct(const Token& token, std::string_view text) {
-  return token.kind == TokenKind::Punct && token.text == text;
-}
-
-void appendShapeToken(const Token& token, Shape& shape) {
-  std::string& out = shape.text;
-  switch (token.kind) {
-    case TokenKind::String:
-    case TokenKind::BitString:
-    case TokenKind::Integer:
-    case TokenKind::Numeric:
-      out.push_back('?');
-      shape.constants.push_back(token);
-      return;
-    case TokenKind::QuotedIdentifier:
-      out.push_back('"');
-      for (char c : token.view()) {
-        out.append(c == '"' ? 2 : 1, c);
-      }
-      out.push_back('"');
-      return;
-    case TokenKind::Param:
-      out.push_back('$');
-      out.append(token.view());
-      return;
-    case TokenKind::Operator:
-      out.append(token.view() == "?" ? std::string_view("operator(?)") : token.view());
-      return;
-    default:
-      out.append(token.view());
-      return;
-  }
-}
-
 }  // namespace
 
 std::string_view tokenKindName(TokenKind kind) {
@@ -960,6 +702,10 @@ std::string_view tokenKindName(TokenKind kind) {
       "Param",      "Operator",         "Punct",  "Error"};
   auto index = static_cast<size_t>(kind);
   return index < kNames.size() ? kNames[index] : "?";
+}
+
+bool isPunct(const Token& token, std::string_view text) {
+  return token.kind == TokenKind::Punct && token.text == text;
 }
 
 bool isKeyword(const Token& token, std::string_view lowercaseWord) {
@@ -1023,28 +769,6 @@ std::vector<std::string_view> splitStatements(std::string_view sql, ConformingSt
     statements.push_back(sql.substr(first, last - first));
   }
   return statements;
-}
-
-Shape normalize(const LexResult& lexed) {
-  Shape shape;
-  size_t count = lexed.tokens.size();
-  while (count > 0 && isPunct(lexed.tokens[count - 1], ";")) {
-    --count;
-  }
-  size_t bytes = 0;
-  for (size_t i = 0; i < count; ++i) {
-    bytes += lexed.tokens[i].text.size() + 1;
-  }
-  shape.text.reserve(bytes + 16);
-
-  for (size_t i = 0; i < count; ++i) {
-    if (i > 0) {
-      shape.text.push_back(' ');
-    }
-    appendShapeToken(lexed.tokens[i], shape);
-  }
-  shape.hash = XXH3_64bits(shape.text.data(), shape.text.size());
-  return shape;
 }
 
 std::vector<std::pair<std::string_view, uint32_t>> comments(std::string_view sql,

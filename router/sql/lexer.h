@@ -77,6 +77,8 @@ struct Token {
 
 // True when `token` is the key word `lowercaseWord` (an unquoted identifier; a quoted one is
 // never a key word). Requires: lowercaseWord is in lower case.
+// True when `token` is the punctuation `text` (";", "(", ...).
+bool isPunct(const Token& token, std::string_view text);
 bool isKeyword(const Token& token, std::string_view lowercaseWord);
 
 struct LexResult {
