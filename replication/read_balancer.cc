@@ -16,24 +16,6 @@ uint64_t mix(uint64_t x) {
 
 }  // namespace
 
-std::string_view policyName(ReadPolicy policy) {
-  switch (policy) {
-    case ReadPolicy::Primary:
-      return "primary";
-    case ReadPolicy::RoundRobin:
-      return "round_robin";
-    case ReadPolicy::Random:
-      return "random";
-    case ReadPolicy::LeastConnections:
-      return "least_connections";
-    case ReadPolicy::Weighted:
-      return "weighted";
-    case ReadPolicy::ClientHash:
-      return "client_hash";
-  }
-  return "?";
-}
-
 ReadBalancer::ReadBalancer(const ClusterStatus& status)
     : status_(status),
       cursor_(status.shardCount(), 0),

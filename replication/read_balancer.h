@@ -22,8 +22,6 @@ enum class ReadPolicy : uint8_t {
   ClientHash,        // the same reader for the same client (address or user) while it is up
 };
 
-std::string_view policyName(ReadPolicy policy);
-
 struct ReadRule {
   ReadPolicy policy = ReadPolicy::RoundRobin;
   bool includePrimary = false;  // the primary is one of the readers

@@ -510,7 +510,9 @@ void parseReadRule(Reader& reader, const Scope& scope, replication::ReadRule* ru
   reader.readBool(scope, "include_primary", &rule->includePrimary);
 }
 
-void parseReads(Reader& reader, const Scope& scope, ReadsConfig* reads) {
+// Requires: `nodes` parsed, for the shards an override may name.
+void parseReads(Reader& reader, const Scope& scope, const std::vector<NodeConfig>& nodes,
+                ReadsConfig* reads) {
   reader.rejectUnknownKeys(scope, {"policy", "include_primary", "client_hash", "read_your_writes",
                                    "max_lag_bytes", "max_lag_ms", "override"});
   parseReadRule(reader, scope, &reads->rule);
@@ -531,33 +533,19 @@ void parseReads(Reader& reader, const Scope& scope, ReadsConfig* reads) {
       reader.fail(reader.lineOf(element, "shard"), element.key("shard"),
                   "an override names a shard, a database or both");
     }
+    bool served = entry.shard.empty() ||
+                  std::any_of(nodes.begin(), nodes.end(),
+                              [&](const NodeConfig& node) { return node.shard == entry.shard; });
+    if (!served) {
+      reader.fail(reader.lineOf(element, "shard"), element.key("shard"),
+                  "no [[nodes]] entry serves shard " + quoted(entry.shard));
+    }
     reads->overrides.push_back(std::move(entry));
   }
 }
 
-// A read override names a shard that some node serves.
-void checkOverrideShards(Reader& reader, const Scope& root, const Config& config) {
-  const toml::node* reads = root.table->get("reads");
-  const toml::node* overrides =
-      reads != nullptr && reads->is_table() ? reads->as_table()->get("override") : nullptr;
-  if (overrides == nullptr || !overrides->is_array_of_tables()) {
-    return;
-  }
-  const toml::array& array = *overrides->as_array();
-  for (size_t i = 0; i < config.reads.overrides.size() && i < array.size(); ++i) {
-    const std::string& shard = config.reads.overrides[i].shard;
-    bool known =
-        shard.empty() || std::any_of(config.nodes.begin(), config.nodes.end(),
-                                     [&](const NodeConfig& node) { return node.shard == shard; });
-    if (!known) {
-      Scope scope = elementScope(array, "reads.override", i);
-      reader.fail(reader.lineOf(scope, "shard"), scope.key("shard"),
-                  "no [[nodes]] entry serves shard " + quoted(shard));
-    }
-  }
-}
-
-void parseHealth(Reader& reader, const Scope& scope, HealthConfig* health) {
+// Requires: `users` parsed, for the password of a health user that is not one of them.
+void parseHealth(Reader& reader, const Scope& scope, const Config& config, HealthConfig* health) {
   reader.rejectUnknownKeys(scope,
                            {"interval_ms", "timeout_ms", "ban_ms", "user", "password", "database"});
   reader.readMillis(scope, "interval_ms", 10, &health->interval);
@@ -566,6 +554,11 @@ void parseHealth(Reader& reader, const Scope& scope, HealthConfig* health) {
   reader.readString(scope, "user", Presence::Optional, &health->user);
   reader.readString(scope, "password", Presence::Optional, &health->password);
   reader.readString(scope, "database", Presence::Optional, &health->database);
+  if (!health->user.empty() && config.findUser(health->user) == nullptr &&
+      health->password.empty()) {
+    reader.fail(reader.lineOf(scope, "password"), scope.key("password"),
+                "is required when health.user is not one of [[users]]");
+  }
 }
 
 // Remembers where each name was first defined; a second definition is an error.
@@ -697,20 +690,13 @@ void parseRoot(Reader& reader, const toml::table& table, Config* config) {
   if (std::optional<Scope> scope = reader.readTable(root, "routing")) {
     parseRouting(reader, *scope, &config->routing);
   }
-  if (std::optional<Scope> scope = reader.readTable(root, "reads")) {
-    parseReads(reader, *scope, &config->reads);
-  }
-  if (std::optional<Scope> scope = reader.readTable(root, "health")) {
-    parseHealth(reader, *scope, &config->health);
-  }
   parseUsers(reader, root, &config->users);
   parseNodes(reader, root, &config->nodes);
-  checkOverrideShards(reader, root, *config);
-  if (!config->health.user.empty() && config->findUser(config->health.user) == nullptr &&
-      config->health.password.empty()) {
-    Scope health{root.table->get("health")->as_table(), "health"};
-    reader.fail(reader.lineOf(health, "password"), health.key("password"),
-                "is required when health.user is not one of [[users]]");
+  if (std::optional<Scope> scope = reader.readTable(root, "reads")) {
+    parseReads(reader, *scope, config->nodes, &config->reads);
+  }
+  if (std::optional<Scope> scope = reader.readTable(root, "health")) {
+    parseHealth(reader, *scope, *config, &config->health);
   }
 }
 

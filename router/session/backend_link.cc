@@ -63,7 +63,6 @@ awaitable<bool> ClientSession::takeBackend(Reply failureReply, BackendWait wait,
   std::string error = std::move(checkout.errorBytes);
   if (checkout.backend) {
     backend_ = std::move(checkout.backend);
-    onReplica_ = int(backend_->node().index) != worker_.status().primaryOf(shard_);
     error = co_await restoreState(false);
   }
   if (!error.empty()) {
@@ -496,7 +495,6 @@ awaitable<void> ClientSession::releaseBackend() {
     noteWrite(shard_);  // acknowledged: the client's reads must see it from now on
     wrote_ = false;
   }
-  onReplica_ = false;
   pool_->release(std::move(backend_));
   releasing_ = false;
   if (closeRequested_) {

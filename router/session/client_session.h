@@ -397,6 +397,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
                             std::string& error);
   replication::Freshness freshness(shardmap::ShardIndex shard);
   uint64_t clientHash();
+  // The attached backend is on a node other than its shard's primary.
+  bool onReplica() const;
+  // The client's write mark on `shard`, made on first use.
+  WriteMark& writeMark(shardmap::ShardIndex shard);
+  size_t userIndex() const;
   // Records that a write of this client's was acknowledged on `shard`.
   void noteWrite(shardmap::ShardIndex shard);
   // Attaches a backend of the node routing picks, trying another reader when one cannot be
@@ -411,8 +416,10 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
                                                           const std::string& value);
   awaitable<bool> loadColumns(const shardmap::QualifiedName& table);
   awaitable<bool> loadFunctions(const std::vector<std::string>& names);
-  // Routes again once the catalog told what `target` needs to know; false when it could not.
-  awaitable<bool> learnForRoute(const Target& target);
+  // routeStatements, asking the catalog first what the route depends on and this worker does
+  // not know yet (a table's columns, whether functions write).
+  awaitable<Target> route(std::string_view text, std::string_view bindRest,
+                          std::string_view parseRest = {});
   shardmap::ShardIndex anyShard() const;
   void planCopy(const sql::Analysis& analysis, const std::vector<std::string>& path,
                 const route::ColumnLookup& columns, Target& target);
@@ -537,7 +544,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   bool pipelineBound_ = false;     // a Bind of this pipeline went to the backend
   bool namedPortalBound_ = false;  // ... and one of them made a named portal
   bool pipelineFailed_ = false;    // the backend reported an error since the client's last Sync
-  bool onReplica_ = false;         // the attached backend is a replica's
   bool wrote_ = false;             // a statement that may write went to the attached backend
   bool readerWaiting_ = false;     // the reader waits in waitReadable()
   bool heardFromClient_ = false;   // the client sent something since parkIfIdle() last ran

@@ -3,6 +3,8 @@
 // writes; and another reader when the chosen one cannot be reached.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "router/route/route.h"
 #include "router/server.h"
 #include "router/session/client_session.h"
@@ -50,27 +52,38 @@ uint64_t ClientSession::clientHash() {
   return hash;
 }
 
+bool ClientSession::onReplica() const {
+  return backend_ && int(backend_->node().index) != worker_.status().primaryOf(shard_);
+}
+
+size_t ClientSession::userIndex() const {
+  return size_t(login_->user - worker_.config().users.data());
+}
+
+WriteMark& ClientSession::writeMark(shardmap::ShardIndex shard) {
+  std::unique_ptr<WriteMark[]>& marks = routing().writeMarks;
+  if (!marks) {
+    marks = std::make_unique<WriteMark[]>(worker_.map().shards().size());
+  }
+  return marks[shard];
+}
+
 replication::Freshness ClientSession::freshness(shardmap::ShardIndex shard) {
   const ReadsConfig& reads = worker_.config().reads;
   if (reads.readYourWrites == ReadYourWrites::Off) {
     return {};
   }
   replication::ClusterStatus& status = worker_.status();
-  std::unique_ptr<WriteMark[]>& writeMarks = routing().writeMarks;
   if (reads.readYourWrites == ReadYourWrites::User) {
-    int64_t userMark =
-        status.userWriteMark(size_t(login_->user - worker_.config().users.data()), shard);
-    if (userMark != 0 && (!writeMarks || writeMarks[shard].at < userMark)) {
-      if (!writeMarks) {
-        writeMarks = std::make_unique<WriteMark[]>(worker_.map().shards().size());
-      }
-      writeMarks[shard] = WriteMark{userMark, 0};
+    int64_t userMark = status.userWriteMark(userIndex(), shard);
+    if (userMark != 0 && writeMark(shard).at < userMark) {
+      writeMark(shard) = WriteMark{userMark, 0};
     }
   }
-  if (!writeMarks || writeMarks[shard].at == 0) {
+  if (!routing().writeMarks || writeMark(shard).at == 0) {
     return {};
   }
-  WriteMark& mark = writeMarks[shard];
+  WriteMark& mark = writeMark(shard);
   if (mark.lsn == 0) {
     // A primary position read by a check that started after the write was acknowledged is
     // at or past the write: a replica that has replayed it has the write.
@@ -95,15 +108,10 @@ void ClientSession::noteWrite(shardmap::ShardIndex shard) {
   if (reads.readYourWrites == ReadYourWrites::Off || !worker_.status().hasReplicas(shard)) {
     return;
   }
-  std::unique_ptr<WriteMark[]>& writeMarks = routing().writeMarks;
-  if (!writeMarks) {
-    writeMarks = std::make_unique<WriteMark[]>(worker_.map().shards().size());
-  }
   int64_t now = replication::nowNanos();
-  writeMarks[shard] = WriteMark{now, 0};
+  writeMark(shard) = WriteMark{now, 0};
   if (reads.readYourWrites == ReadYourWrites::User) {
-    worker_.status().markUserWrite(size_t(login_->user - worker_.config().users.data()), shard,
-                                   now);
+    worker_.status().markUserWrite(userIndex(), shard, now);
   }
 }
 
@@ -157,7 +165,6 @@ awaitable<bool> ClientSession::attachOnShard(shardmap::ShardIndex shard, NodeNee
       attached = co_await ensureBackend(failureReply, BackendWait::Queue, retry ? &error : nullptr);
     }
     if (attached) {
-      onReplica_ = !primary;
       co_return true;
     }
     if (!retry) {
@@ -165,9 +172,8 @@ awaitable<bool> ClientSession::attachOnShard(shardmap::ShardIndex shard, NodeNee
     }
     spdlog::debug("{} node={} failed before the read was sent; trying another node", tag(),
                   node->name);
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      excluded |= nodes[i] == node->index ? uint64_t{1} << i : 0;
-    }
+    size_t position = size_t(std::find(nodes.begin(), nodes.end(), node->index) - nodes.begin());
+    excluded |= uint64_t{1} << position;
   }
 }
 

@@ -380,7 +380,7 @@ awaitable<ShardMove> ClientSession::useShard(shardmap::ShardIndex shard, Reply f
   if (backend_ && shard_ == shard && beginDeferred() && !inPipeline_) {
     startDeferredTransaction();  // the backend only described statements so far
   }
-  bool wrongNode = need == NodeNeed::Primary && onReplica_;
+  bool wrongNode = need == NodeNeed::Primary && onReplica();
   if (backend_ && shard_ == shard && !beginDeferred() && !wrongNode) {
     co_return ShardMove::Ready;
   }
@@ -415,7 +415,7 @@ awaitable<bool> ClientSession::leaveBackend() {
   // A pipeline's reads on a replica may end there with a Sync of the router's own: they
   // wrote nothing a later write on the primary would need in the same transaction. A named
   // portal would not survive that Sync, so it keeps the pipeline on the replica.
-  bool boundWrites = pipelineBound_ && (!onReplica_ || namedPortalBound_);
+  bool boundWrites = pipelineBound_ && (!onReplica() || namedPortalBound_);
   if (session || pinned_ || inTransaction || boundWrites) {
     co_return false;
   }
@@ -441,16 +441,26 @@ awaitable<bool> ClientSession::leaveBackend() {
   co_return true;
 }
 
-awaitable<bool> ClientSession::learnForRoute(const Target& target) {
+awaitable<Target> ClientSession::route(std::string_view text, std::string_view bindRest,
+                                       std::string_view parseRest) {
+  Target target = routeStatements(text, bindRest, parseRest);
   bool learnt = false;
   if (target.needsColumnsOf) {
     learnt = co_await loadColumns(*target.needsColumnsOf);
   }
   if (!target.needsFunctions.empty()) {
     co_await loadFunctions(target.needsFunctions);
-    learnt = true;  // functions still unknown then keep the read on the primary
+    learnt = true;
   }
-  co_return learnt;
+  if (!learnt) {
+    co_return target;
+  }
+  target = routeStatements(text, bindRest, parseRest);
+  if (!target.needsFunctions.empty()) {
+    target.reads = false;  // the catalog could not tell whether they write
+    target.writes = true;
+  }
+  co_return target;
 }
 
 // Lets a backend that the pump is about to give back, or is giving back, go, so that routing
@@ -467,15 +477,7 @@ awaitable<void> ClientSession::settleBackend() {
 awaitable<bool> ClientSession::routeQuery(wire::Frame frame) {
   std::string_view text = frame.body.substr(0, frame.body.find('\0'));
   co_await settleBackend();
-  Target target = routeStatements(text, {});
-  bool learnt = co_await learnForRoute(target);
-  if (learnt) {
-    target = routeStatements(text, {});
-  }
-  if (!target.needsFunctions.empty()) {
-    target.reads = false;  // the catalog could not tell whether they write
-    target.writes = true;
-  }
+  Target target = co_await route(text, {});
   if (target.kind == Target::Kind::Error) {
     co_await queryError(std::move(target.error));
     co_return false;
@@ -604,15 +606,7 @@ awaitable<bool> ClientSession::routeBind(const Statement& statement, std::string
   co_await settleBackend();
   std::string_view query = std::string_view(bound.parseRest).substr(0, bound.parseRest.find('\0'));
   std::string_view parseRest = bound.parseRest;
-  Target target = routeStatements(query, bindRest, parseRest);
-  bool learnt = co_await learnForRoute(target);
-  if (learnt) {
-    target = routeStatements(query, bindRest, parseRest);
-  }
-  if (!target.needsFunctions.empty()) {
-    target.reads = false;  // the catalog could not tell whether they write
-    target.writes = true;
-  }
+  Target target = co_await route(query, bindRest, parseRest);
   if (target.kind == Target::Kind::Error) {
     co_await pipelineError(std::move(target.error));
     co_return false;

@@ -28,7 +28,6 @@ most) and noted among the problems.
 """
 
 import dataclasses
-import datetime
 import os
 import time
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from bench_lib.common import (BenchError, kDatabase, kHost, kRepoRoot, kSuperPas
                               kSuperuser, say)
 from bench_lib.pgbench import timed_run
 from bench_lib.proxies import Node, start_shardline
-from bench_lib.report import (Context, describe_run, fmt_cpu, fmt_tps, markdown_table,
+from bench_lib.report import (Context, section_opening, describe_run, fmt_cpu, fmt_tps, markdown_table,
                               median_run, ok, paragraph, ratio, replace_docs_section,
                               text_table)
 
@@ -400,21 +399,10 @@ def print_replicas_report(results):
 def docs_section(results):
     options, context, nodes = results.options, results.context, results.nodes
     primary = nodes[kPrimary]
-    parts = [
-        f"## {kDocsTitle}",
-        "",
-        paragraph(f"Measured on {datetime.date.today().isoformat()} on {context.machine}, "
-                  "with one run of"),
-        "",
-        "```",
-        context.command,
-        "```",
-        "",
-        paragraph("Every figure below comes from that run. Just before it, "
-                  f"{context.busy * 100:.0f}% of the machine's CPU time went to other "
-                  f"work. The goal: read throughput through shardline with one and two "
-                  "replicas per shard, against the same shard's primary serving every "
-                  "read."),
+    parts = section_opening(
+        kDocsTitle, context,
+        "The goal: read throughput through shardline with one and two replicas per shard, "
+        "against the same shard's primary serving every read.") + [
         "",
         "### `pgbench -S` over one shard's replicas",
         "",

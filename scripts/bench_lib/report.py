@@ -229,10 +229,11 @@ def paragraph(text):
     return textwrap.fill(text, width=88, break_on_hyphens=False, break_long_words=False)
 
 
-def docs_section(results):
-    context = results.context
-    parts = [
-        "## Performance",
+def section_opening(title, context, purpose):
+    """The first lines of a docs section: its title, the machine, the command that measured
+    it, how busy the machine was, then `purpose`."""
+    return [
+        f"## {title}",
         "",
         paragraph(f"Measured on {datetime.date.today().isoformat()} on {context.machine}, "
                   "with one run of"),
@@ -243,10 +244,17 @@ def docs_section(results):
         "",
         paragraph("Every figure below comes from that run. Just before it, "
                   f"{context.busy * 100:.0f}% of the machine's CPU time went to other "
-                  "work. pgbench, Postgres and the proxy share the same CPUs, so tps moves "
-                  "with any other load, more than CPU per transaction does. `--rounds N` "
-                  "reports the median of N runs; `scripts/bench --help` lists every option."),
+                  "work. " + purpose),
     ]
+
+
+def docs_section(results):
+    context = results.context
+    parts = section_opening(
+        "Performance", context,
+        "pgbench, Postgres and the proxy share the same CPUs, so tps moves with any other "
+        "load, more than CPU per transaction does. `--rounds N` reports the median of N "
+        "runs; `scripts/bench --help` lists every option.")
     if results.runs:
         parts += pass_through_section(results)
     if results.idle:

@@ -1,11 +1,10 @@
 """The figures of the sharded benchmark (bench_lib/sharded.py), as a text table
 and as the section "Routing over two shards" of docs/benchmarks.md."""
 
-import datetime
 from dataclasses import dataclass, field
 
 from bench_lib.common import kDatabase, kHost, kNode, kSecondNode
-from bench_lib.report import (Context, fmt_cpu, fmt_tps, markdown_table, ok, paragraph, ratio,
+from bench_lib.report import (Context, section_opening, fmt_cpu, fmt_tps, markdown_table, ok, paragraph, ratio,
                               replace_docs_section, session_label, text_table)
 from bench_lib.sharded import (kBouncer, kDirect, kPassThrough, kRouted, kScripts,
                                kShardedDatabase, kTable)
@@ -120,21 +119,10 @@ def scripts_block(results):
 def docs_section(results):
     options, context = results.options, results.context
     s0, s1 = results.nodes[kNode], results.nodes[kSecondNode]
-    parts = [
-        f"## {kDocsTitle}",
-        "",
-        paragraph(f"Measured on {datetime.date.today().isoformat()} on {context.machine}, "
-                  "with one run of"),
-        "",
-        "```",
-        context.command,
-        "```",
-        "",
-        paragraph("Every figure below comes from that run. Just before it, "
-                  f"{context.busy * 100:.0f}% of the machine's CPU time went to other "
-                  "work. The goal: shardline's CPU per transaction when it routes over two "
-                  f"shards at most {kGoal}× its CPU when it passes statements through to one "
-                  "shard."),
+    parts = section_opening(
+        kDocsTitle, context,
+        "The goal: shardline's CPU per transaction when it routes over two shards at most "
+        f"{kGoal}× its CPU when it passes statements through to one shard.") + [
         "",
         "### `pgbench` on a sharded table",
         "",

@@ -221,14 +221,23 @@ def superuser_sql(sql, node="s0-primary", dbname="demo", timeout=60):
 
     Returns psql's unaligned, tuples-only output; raises on any error.
     """
-    n = {n["name"]: n for n in cluster_nodes()}[node]
-    result = subprocess.run(
-        ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", n["socket_dir"],
-         "-p", str(n["port"]), "-U", "postgres", "-d", dbname, "-c", sql],
-        capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        raise RuntimeError(f"psql as postgres failed: {result.stderr}")
-    return result.stdout
+    return node_sql({n["name"]: n for n in cluster_nodes()}[node], sql, dbname, timeout)
+
+
+@pytest.fixture(scope="session")
+def cert(tmp_path_factory):
+    """A self-signed certificate and key for CN=localhost: (cert file, key file)."""
+    d = tmp_path_factory.mktemp("tls")
+    cert_file, key_file = d / "server.crt", d / "server.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
+                    "/CN=localhost", "-days", "1", "-keyout", str(key_file), "-out",
+                    str(cert_file)], check=True, capture_output=True, timeout=60)
+    return str(cert_file), str(key_file)
+
+
+def with_client_idle(ms):
+    """An edit for edited_router_factory that sets timeouts.client_idle_ms."""
+    return lambda text: text.replace("shutdown_drain_ms", f"client_idle_ms = {ms}\nshutdown_drain_ms")
 
 
 @pytest.fixture

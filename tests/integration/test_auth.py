@@ -171,16 +171,6 @@ def test_unix_socket_wrong_password(router):
 # TLS.
 
 @pytest.fixture(scope="module")
-def cert(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tls")
-    cert_file, key_file = d / "server.crt", d / "server.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
-                    "/CN=localhost", "-days", "1", "-keyout", str(key_file), "-out",
-                    str(cert_file)], check=True, capture_output=True, timeout=60)
-    return str(cert_file), str(key_file)
-
-
-@pytest.fixture(scope="module")
 def tls_router(workdir, cert):
     from conftest import Router
     r = Router(workdir, tls=cert).start()

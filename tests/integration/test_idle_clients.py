@@ -4,14 +4,13 @@ couple of janitor ticks (one a second) after its last transaction. A parked
 client must be served exactly as before, be cancelled, timed out and shut
 down as any other."""
 import signal
-import subprocess
 import threading
 import time
 
 import psycopg
 import pytest
 
-from conftest import bounded
+from conftest import bounded, with_client_idle
 from pgraw import RawConn, data_rows, errors, query
 
 # Long enough for the janitor to park a session that went idle after a query.
@@ -76,7 +75,7 @@ def test_cancel_reaches_a_client_that_idled(router):
 
 def test_idle_client_timeout_applies_while_parked(edited_router_factory):
     r = edited_router_factory(
-        lambda text: text.replace("shutdown_drain_ms", "client_idle_ms = 1500\nshutdown_drain_ms"))
+        with_client_idle(1500))
     conn = RawConn.tcp(r.port)
     conn.login()
     conn.simple_query("SELECT 1")
@@ -103,21 +102,11 @@ def test_sigterm_tells_parked_clients(router_factory):
     assert time.monotonic() - start < 2.5
 
 
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tls")
-    cert_file, key_file = d / "server.crt", d / "server.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
-                    "/CN=localhost", "-days", "1", "-keyout", str(key_file), "-out",
-                    str(cert_file)], check=True, capture_output=True, timeout=60)
-    return str(cert_file), str(key_file)
-
-
 def test_tls_client_idles_and_times_out(edited_router_factory, cert):
     """A TLS client keeps its reader while idle (OpenSSL may hold bytes), is served after
     idling, and the idle timeout applies to it too."""
     r = edited_router_factory(
-        lambda text: text.replace("shutdown_drain_ms", "client_idle_ms = 2000\nshutdown_drain_ms"),
+        with_client_idle(2000),
         tls=cert)
     conn = r.connect(sslmode="require")
     assert conn.pgconn.ssl_in_use

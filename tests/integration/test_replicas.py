@@ -667,6 +667,37 @@ def read_back(conn, row_id):
                         (row_id,)).fetchone()
 
 
+def write_and_read_back(r, label, next_connection, writes=20):
+    """Inserts `writes` rows through router `r`, reading each back at once, then three times
+    100 ms apart: on the writing connection, or with `next_connection` on a new connection
+    opened after the writing one closed. Every read must see the row. Returns the ports that
+    answered the reads."""
+    read_on = []
+
+    def read_each(conn, row_id, i):
+        for attempt in range(4):
+            time.sleep(0.1 if attempt else 0)
+            value, port = read_back(conn, row_id)
+            assert value == f"{label}{i}", f"write {i}, read {attempt}: not seen on {port}"
+            read_on.append(port)
+
+    def insert(conn, i):
+        return conn.execute("INSERT INTO rw_items (v) VALUES (%s) RETURNING id",
+                            (f"{label}{i}",)).fetchone()[0]
+
+    if next_connection:
+        for i in range(writes):
+            with r.connect() as first:
+                row_id = insert(first, i)
+            with r.connect() as second:
+                read_each(second, row_id, i)
+    else:
+        with r.connect() as conn:
+            for i in range(writes):
+                read_each(conn, insert(conn, i), i)
+    return read_on
+
+
 def test_own_writes_are_read_back_with_a_replica_three_seconds_behind(make_router, nodes,
                                                                       ports):
     # Checks every 100 ms: once a check sees the write replayed on replica2, it may serve.
@@ -681,16 +712,7 @@ def test_own_writes_are_read_back_with_a_replica_three_seconds_behind(make_route
             assert conn.execute("SELECT 1 FROM rw_items WHERE id = %s", (probe,)).fetchall() == []
 
         # Each write is read back at once, then three times 100 ms apart.
-        read_on = []
-        with r.connect() as conn:
-            for i in range(20):
-                new = conn.execute("INSERT INTO rw_items (v) VALUES (%s) RETURNING id",
-                                   (f"ryw{i}",)).fetchone()[0]
-                for attempt in range(4):
-                    time.sleep(0.1 if attempt else 0)
-                    value, port = read_back(conn, new)
-                    assert value == f"ryw{i}", f"write {i}, read {attempt}: not seen on {port}"
-                    read_on.append(port)
+        read_on = write_and_read_back(r, "ryw", next_connection=False)
         print("own reads:", collections.Counter(read_on))
         assert set(read_on) <= {ports["s0-primary"], ports["s0-replica2"]}
         assert ports["s0-replica2"] in read_on
@@ -754,17 +776,7 @@ def test_read_your_writes_user_covers_the_next_connection(make_router, nodes, po
     r = make_router(reads='policy = "round_robin"\nread_your_writes = "user"', workers=2,
                     health="interval_ms = 100")
     with apply_delay(nodes, "s0-replica1", "3s"):
-        read_on = []
-        for i in range(20):
-            with r.connect() as first:
-                new = first.execute("INSERT INTO rw_items (v) VALUES (%s) RETURNING id",
-                                    (f"user{i}",)).fetchone()[0]
-            with r.connect() as second:
-                for attempt in range(4):
-                    time.sleep(0.1 if attempt else 0)
-                    value, port = read_back(second, new)
-                    assert value == f"user{i}", f"write {i}, read {attempt}: not seen on {port}"
-                    read_on.append(port)
+        read_on = write_and_read_back(r, "user", next_connection=True)
         print("next connection's reads:", collections.Counter(read_on))
         assert set(read_on) <= {ports["s0-primary"], ports["s0-replica2"]}
         assert ports["s0-replica2"] in read_on

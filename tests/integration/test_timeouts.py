@@ -4,9 +4,7 @@ import time
 import psycopg
 import pytest
 
-
-def with_client_idle(ms):
-    return lambda text: text.replace("shutdown_drain_ms", f"client_idle_ms = {ms}\nshutdown_drain_ms")
+from conftest import with_client_idle
 
 
 def test_idle_client_closed_with_57p05(edited_router_factory):
