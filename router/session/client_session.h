@@ -548,11 +548,12 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   bool readerWaiting_ = false;     // the reader waits in waitReadable()
   bool heardFromClient_ = false;   // the client sent something since parkIfIdle() last ran
   bool parkAsked_ = false;         // parkIfIdle() cut the reader's wait short
-  std::unique_ptr<RoutingState> routing_;  // see routing()
+  uint64_t unnamedSeq_ = 0;        // counts the client's unnamed statements
 
+  // What few clients need, made on first use.
+  std::unique_ptr<RoutingState> routing_;         // see routing()
   std::unique_ptr<ClientSettings> settings_;      // null while the client changed none
   std::unique_ptr<ClientStatements> statements_;  // see statements()
-  uint64_t unnamedSeq_ = 0;                       // counts the client's unnamed statements
 };
 
 }  // namespace shardline::session

@@ -29,6 +29,45 @@ TEST_CASE("a message split across reads comes out whole once complete") {
   CHECK(reader.next(frame) == FrameStatus::NeedMore);
 }
 
+TEST_CASE("a message larger than the buffer grows it, keeping the bytes not yet taken") {
+  std::string first;
+  MessageWriter(first).begin('Q').cstring("SELECT 1").end();
+  std::string big;
+  MessageWriter(big).begin('d').raw(std::string(10000, 'x')).end();
+  std::string both = first + big;
+
+  FrameReader reader(1 << 20);
+  Frame frame;
+  feed(reader, std::string_view(both).substr(0, 100));
+  REQUIRE(reader.next(frame) == FrameStatus::Ready);
+  CHECK(frame.bytes == first);
+  CHECK(reader.next(frame) == FrameStatus::NeedMore);
+  CHECK(reader.writableSize() >= both.size() - 100);  // room for the rest of the message
+  for (size_t at = 100; at < both.size(); at += 3000) {
+    feed(reader, std::string_view(both).substr(at, 3000));
+  }
+  REQUIRE(reader.next(frame) == FrameStatus::Ready);
+  CHECK(frame.bytes == big);
+  CHECK(reader.empty());
+}
+
+TEST_CASE("an empty reader gives its buffer back and reads again after") {
+  FrameReader reader(1024);
+  std::string query;
+  MessageWriter(query).begin('Q').cstring("SELECT 1").end();
+  feed(reader, std::string_view(query).substr(0, 5));
+  reader.releaseIfEmpty();
+  CHECK(reader.buffered() == 5);  // not empty: kept
+  feed(reader, std::string_view(query).substr(5));
+  Frame frame;
+  REQUIRE(reader.next(frame) == FrameStatus::Ready);
+  reader.releaseIfEmpty();
+  CHECK(reader.writableSize() == 0);
+  feed(reader, query);
+  REQUIRE(reader.next(frame) == FrameStatus::Ready);
+  CHECK(frame.bytes == query);
+}
+
 TEST_CASE("impossible or oversized lengths make the stream bad") {
   FrameReader reader(100);
   Frame frame;
