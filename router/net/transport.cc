@@ -61,8 +61,8 @@ class SocketTransport final : public Transport {
     socket_.cancel(ignored);
   }
 
-  Tcp::socket* tcpSocket() override {
-    if constexpr (std::is_same_v<Socket, Tcp::socket>) {
+  TcpSocket* tcpSocket() override {
+    if constexpr (std::is_same_v<Socket, TcpSocket>) {
       return &socket_;
     } else {
       return nullptr;
@@ -75,7 +75,7 @@ class SocketTransport final : public Transport {
     if (ec) {
       return "?";
     }
-    if constexpr (std::is_same_v<Socket, Tcp::socket>) {
+    if constexpr (std::is_same_v<Socket, TcpSocket>) {
       return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
     } else {
       return "unix";
@@ -88,24 +88,24 @@ class SocketTransport final : public Transport {
 
 }  // namespace
 
-std::unique_ptr<Transport> makeTcpTransport(Tcp::socket socket) {
+std::unique_ptr<Transport> makeTcpTransport(TcpSocket socket) {
   ErrorCode ignored;
   socket.set_option(Tcp::no_delay(true), ignored);
-  return std::make_unique<SocketTransport<Tcp::socket>>(std::move(socket));
+  return std::make_unique<SocketTransport<TcpSocket>>(std::move(socket));
 }
 
-std::unique_ptr<Transport> makeUnixTransport(Local::socket socket) {
-  return std::make_unique<SocketTransport<Local::socket>>(std::move(socket));
+std::unique_ptr<Transport> makeUnixTransport(LocalSocket socket) {
+  return std::make_unique<SocketTransport<LocalSocket>>(std::move(socket));
 }
 
 awaitable<std::unique_ptr<Transport>> connectTo(const std::string& host, uint16_t port,
                                                 std::chrono::milliseconds timeout) {
   auto executor = co_await asio::this_coro::executor;
-  asio::steady_timer timer(executor);
+  Timer timer(executor);
   timer.expires_after(timeout);
 
   if (!host.empty() && host.front() == '/') {
-    Local::socket socket(executor);
+    LocalSocket socket(executor);
     std::string path = host + "/.s.PGSQL." + std::to_string(port);
     timer.async_wait([&socket](ErrorCode ec) {
       if (!ec) {
@@ -122,7 +122,7 @@ awaitable<std::unique_ptr<Transport>> connectTo(const std::string& host, uint16_
     co_return makeUnixTransport(std::move(socket));
   }
 
-  Tcp::socket socket(executor);
+  TcpSocket socket(executor);
   ErrorCode ec;
   auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
   if (ec) {

@@ -37,13 +37,13 @@ class Transport {
   // tls-server-end-point channel-binding data (hash of our certificate); empty without TLS.
   virtual std::string tlsServerEndPoint() const { return {}; }
   // The TCP socket, for a TLS upgrade; null on other transports.
-  virtual Tcp::socket* tcpSocket() { return nullptr; }
+  virtual TcpSocket* tcpSocket() { return nullptr; }
   // A short description of the peer for logs, e.g. "127.0.0.1:51234".
   virtual std::string peer() const = 0;
 };
 
-std::unique_ptr<Transport> makeTcpTransport(Tcp::socket socket);
-std::unique_ptr<Transport> makeUnixTransport(Local::socket socket);
+std::unique_ptr<Transport> makeTcpTransport(TcpSocket socket);
+std::unique_ptr<Transport> makeUnixTransport(LocalSocket socket);
 
 // Connects to a node: `host` is an address or a Unix socket directory.
 // Requires: a non-zero timeout.

@@ -52,7 +52,7 @@ awaitable<Checkout> Pool::acquire(const StartupParameters& startup, bool queue) 
   }
 
   // Every backend is busy: queue until one is released, a slot frees, or time runs out.
-  asio::steady_timer timer(co_await asio::this_coro::executor);
+  Timer timer(co_await asio::this_coro::executor);
   timer.expires_after(config_.checkoutTimeout);
   Waiter waiter{nullptr, false, &timer, &startup};
   waiters_.push_back(&waiter);

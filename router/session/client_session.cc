@@ -35,7 +35,7 @@ awaitable<void> ClientSession::run() {
   auto self = shared_from_this();
   worker_.sessions[id_] = self;
   // A client that has not finished logging in within client_login_ms is dropped.
-  asio::steady_timer loginTimer(worker_.io());
+  Timer loginTimer(worker_.io());
   loginTimer.expires_after(worker_.config().timeouts.clientLogin);
   loginTimer.async_wait([weak = weak_from_this()](ErrorCode ec) {
     auto self = weak.lock();
@@ -101,7 +101,7 @@ awaitable<void> ClientSession::terminateQuietly() {
 
 awaitable<void> ClientSession::serve() {
   wire::Frame frame;
-  asio::steady_timer idleTimer(worker_.io());
+  Timer idleTimer(worker_.io());
   for (;;) {
     auto status = in_.next(frame);
     if (status == wire::FrameStatus::Bad) {
@@ -233,7 +233,7 @@ void ClientSession::releaseIdleMemory() {
 // Closes the client after client_idle_ms without a message while no
 // transaction is open, as Postgres' idle_session_timeout does. While a reply is
 // still on its way or a transaction is open, the timer starts over.
-void ClientSession::armIdleTimer(asio::steady_timer& timer) {
+void ClientSession::armIdleTimer(Timer& timer) {
   timer.expires_after(worker_.config().timeouts.clientIdle);
   timer.async_wait([weak = weak_from_this(), &timer](ErrorCode ec) {
     auto self = weak.lock();
@@ -356,8 +356,8 @@ void ClientSession::synthetic(std::string bytes) {
   emitReadySynthetic();
 }
 
-awaitable<void> ClientSession::waitSignal(asio::steady_timer& timer) {
-  timer.expires_at(asio::steady_timer::time_point::max());
+awaitable<void> ClientSession::waitSignal(Timer& timer) {
+  timer.expires_at(Timer::time_point::max());
   ErrorCode ec;
   co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
 }

@@ -257,7 +257,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   void protocolViolation(std::string_view message);
   void releaseIdleMemory();
   void sendCancel(const pool::Backend& backend);
-  void armIdleTimer(asio::steady_timer& timer);
+  void armIdleTimer(Timer& timer);
   // Records what running a statement implies for the session.
   void noteEffects(const StatementClass& what);
   void noteEffects(const Statement& statement);
@@ -388,7 +388,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Client output: every write goes through here so writers never interleave.
   awaitable<void> flushClient();
   bool flushNow();
-  awaitable<void> waitSignal(asio::steady_timer& timer);
+  awaitable<void> waitSignal(Timer& timer);
 
   Worker& worker_;
   std::unique_ptr<net::Transport> client_;
@@ -407,7 +407,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   std::string out_;
   std::string sending_;
   bool writing_ = false;
-  asio::steady_timer writerIdle_;
+  Timer writerIdle_;
 
   // The backend while one is attached.
   pool::Pool* pool_ = nullptr;
@@ -418,8 +418,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   bool pumping_ = false;
   bool pumpWaiting_ = false;  // the pump is idle in a read from the backend
   bool releasing_ = false;
-  asio::steady_timer pumpDone_;
-  asio::steady_timer pumpProgress_;  // cancelled by the pump after each batch of replies
+  Timer pumpDone_;
+  Timer pumpProgress_;  // cancelled by the pump after each batch of replies
   char txStatus_ = 'I';              // as the client last saw it
   bool inPipeline_ = false;          // extended messages sent since the last Sync
   bool skipToSync_ = false;          // after an error the router found itself
