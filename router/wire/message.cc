@@ -5,29 +5,87 @@ namespace shardline::wire {
 namespace {
 constexpr size_t kInitialBuffer = 4096;
 constexpr size_t kIdleKeep = 8192;
+constexpr size_t kMaxSpareBuffers = 16;
+
+// Buffers of kInitialBuffer bytes that this thread's readers gave back, for the next reader
+// that needs one: a client holds no buffer between messages, yet taking one for its next
+// message costs no allocation.
+class SpareBuffers {
+ public:
+  SpareBuffers() = default;
+  SpareBuffers(const SpareBuffers&) = delete;
+  SpareBuffers& operator=(const SpareBuffers&) = delete;
+  ~SpareBuffers() {
+    for (size_t i = 0; i < count_; ++i) {
+      delete[] buffers_[i];
+    }
+  }
+
+  std::unique_ptr<char[]> take() {
+    if (count_ == 0) {
+      return std::make_unique_for_overwrite<char[]>(kInitialBuffer);
+    }
+    return std::unique_ptr<char[]>(buffers_[--count_]);
+  }
+
+  // Requires: `buffer` holds kInitialBuffer bytes.
+  void give(std::unique_ptr<char[]> buffer) {
+    if (count_ < kMaxSpareBuffers) {
+      buffers_[count_++] = buffer.release();
+    }
+  }
+
+ private:
+  char* buffers_[kMaxSpareBuffers] = {};
+  size_t count_ = 0;
+};
+
+thread_local SpareBuffers tSpareBuffers;
+
 }  // namespace
+
+FrameReader::~FrameReader() { dropBuffer(); }
+
+void FrameReader::dropBuffer() {
+  if (size_ == kInitialBuffer) {
+    tSpareBuffers.give(std::move(buf_));
+  }
+  buf_.reset();
+  size_ = 0;
+  begin_ = end_ = 0;
+}
 
 char* FrameReader::writable(size_t want) {
   if (begin_ == end_) {
     begin_ = end_ = 0;
   }
-  if (buf_.size() - end_ >= want) {
-    return buf_.data() + end_;
+  if (size_ - end_ >= want) {
+    return buf_.get() + end_;
   }
   // Move the unread part to the front before growing.
   if (begin_ > 0) {
-    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
-  if (buf_.size() - end_ < want) {
-    size_t size = buf_.empty() ? kInitialBuffer : buf_.size();
+  if (size_ - end_ < want) {
+    size_t size = size_ == 0 ? kInitialBuffer : size_;
     while (size - end_ < want) {
       size *= 2;
     }
-    buf_.resize(size);
+    std::unique_ptr<char[]> grown = size == kInitialBuffer
+                                        ? tSpareBuffers.take()
+                                        : std::make_unique_for_overwrite<char[]>(size);
+    if (end_ > 0) {
+      std::memcpy(grown.get(), buf_.get(), end_);
+    }
+    size_t kept = end_;
+    dropBuffer();
+    buf_ = std::move(grown);
+    size_ = size;
+    end_ = kept;
   }
-  return buf_.data() + end_;
+  return buf_.get() + end_;
 }
 
 FrameStatus FrameReader::next(Frame& frame) {
@@ -35,7 +93,7 @@ FrameStatus FrameReader::next(Frame& frame) {
   if (avail < 5) {
     return FrameStatus::NeedMore;
   }
-  const char* p = buf_.data() + begin_;
+  const char* p = buf_.get() + begin_;
   uint32_t len = readU32(p + 1);
   if (len < 4 || len > max_) {
     return FrameStatus::Bad;
@@ -57,7 +115,7 @@ FrameStatus FrameReader::nextStartup(std::string_view& body) {
   if (avail < 4) {
     return FrameStatus::NeedMore;
   }
-  const char* p = buf_.data() + begin_;
+  const char* p = buf_.get() + begin_;
   uint32_t len = readU32(p);
   // A startup packet is small; Postgres caps it at 10000 bytes.
   if (len < 8 || len > 10000) {
@@ -73,16 +131,14 @@ FrameStatus FrameReader::nextStartup(std::string_view& body) {
 }
 
 void FrameReader::shrinkIfIdle() {
-  if (begin_ == end_ && buf_.size() > kIdleKeep) {
-    std::vector<char>().swap(buf_);
-    begin_ = end_ = 0;
+  if (begin_ == end_ && size_ > kIdleKeep) {
+    dropBuffer();
   }
 }
 
 void FrameReader::releaseIfEmpty() {
   if (begin_ == end_) {
-    std::vector<char>().swap(buf_);
-    begin_ = end_ = 0;
+    dropBuffer();
   }
 }
 

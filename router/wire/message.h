@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,10 +37,13 @@ enum class FrameStatus {
 class FrameReader {
  public:
   explicit FrameReader(uint32_t maxMessageBytes) : max_(maxMessageBytes) {}
+  FrameReader(const FrameReader&) = delete;
+  FrameReader& operator=(const FrameReader&) = delete;
+  ~FrameReader();
 
   // Space to read into; at least `want` bytes.
   char* writable(size_t want);
-  size_t writableSize() const { return buf_.size() - end_; }
+  size_t writableSize() const { return size_ - end_; }
   void commit(size_t n) { end_ += n; }
 
   // Next complete typed message, valid until the next call that changes the buffer.
@@ -55,7 +59,11 @@ class FrameReader {
   void releaseIfEmpty();
 
  private:
-  std::vector<char> buf_;
+  void dropBuffer();
+
+  // Not zero-filled: only [begin_, end_) holds bytes read.
+  std::unique_ptr<char[]> buf_;
+  size_t size_ = 0;  // bytes allocated at buf_
   size_t begin_ = 0;
   size_t end_ = 0;
   uint32_t max_;

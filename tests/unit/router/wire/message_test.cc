@@ -29,6 +29,41 @@ TEST_CASE("a message split across reads comes out whole once complete") {
   CHECK(reader.next(frame) == FrameStatus::NeedMore);
 }
 
+TEST_CASE("a message larger than the buffer keeps its first part when the buffer grows") {
+  std::string big;
+  MessageWriter(big).begin('Q').cstring(std::string(10000, 'x')).end();
+  FrameReader reader(1 << 20);
+  Frame frame;
+  feed(reader, std::string_view(big).substr(0, 100));
+  CHECK(reader.next(frame) == FrameStatus::NeedMore);
+  feed(reader, std::string_view(big).substr(100));
+  REQUIRE(reader.next(frame) == FrameStatus::Ready);
+  CHECK(frame.bytes == big);
+}
+
+TEST_CASE("a reader that gave its buffer back reads the next message whole") {
+  std::string first;
+  std::string second;
+  MessageWriter(first).begin('Q').cstring("SELECT 1").end();
+  MessageWriter(second).begin('Q').cstring("SELECT 22").end();
+  FrameReader reader(1024);
+  FrameReader other(1024);
+  Frame frame;
+  feed(reader, first);
+  REQUIRE(reader.next(frame) == FrameStatus::Ready);
+  reader.releaseIfEmpty();
+  CHECK(reader.writableSize() == 0);
+
+  // Another reader on this thread may take the buffer given back; each keeps its own bytes.
+  feed(other, std::string_view(second).substr(0, 4));
+  feed(reader, second);
+  feed(other, std::string_view(second).substr(4));
+  REQUIRE(reader.next(frame) == FrameStatus::Ready);
+  CHECK(frame.bytes == second);
+  REQUIRE(other.next(frame) == FrameStatus::Ready);
+  CHECK(frame.bytes == second);
+}
+
 TEST_CASE("impossible or oversized lengths make the stream bad") {
   FrameReader reader(100);
   Frame frame;
