@@ -28,6 +28,18 @@ class SocketTransport final : public Transport {
     co_return co_await socket_.async_read_some(asio::buffer(data, size), use_awaitable);
   }
 
+  size_t readNow(char* data, size_t size) override {
+    ErrorCode ec;
+    size_t n = socket_.read_some(asio::buffer(data, size), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      return 0;
+    }
+    if (ec) {
+      throw boost::system::system_error(ec);  // as readSome throws
+    }
+    return n;
+  }
+
   awaitable<void> writeAll(std::string_view data) override {
     co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()), use_awaitable);
   }

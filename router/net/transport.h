@@ -20,6 +20,14 @@ class Transport {
   // a read that fails with EAGAIN and lets an idle connection hold no buffer.
   virtual awaitable<void> waitReadable() = 0;
   virtual awaitable<size_t> readSome(char* data, size_t size) = 0;
+  // Reads what has arrived without waiting; returns how much, 0 when nothing has. Meant for
+  // after waitReadable: it spares readSome's trip through the event loop. Transports that
+  // cannot (TLS) read nothing. Throws on a broken stream and at its end.
+  virtual size_t readNow(char* data, size_t size) {
+    (void)data;
+    (void)size;
+    return 0;
+  }
   virtual awaitable<void> writeAll(std::string_view data) = 0;
   // Writes what the socket takes now without waiting; returns how much.
   // Transports that cannot (TLS) take nothing. Throws on a broken stream.

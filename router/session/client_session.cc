@@ -144,7 +144,10 @@ awaitable<void> ClientSession::serve() {
         idleTimer.cancel();
       }
       char* data = in_.writable(4096);
-      size_t n = co_await client_->readSome(data, in_.writableSize());
+      size_t n = client_->readNow(data, in_.writableSize());
+      if (n == 0) {
+        n = co_await client_->readSome(data, in_.writableSize());
+      }
       in_.commit(n);
       continue;
     }

@@ -44,7 +44,9 @@ thread_local SpareBuffers tSpareBuffers;
 
 }  // namespace
 
-FrameReader::~FrameReader() { dropBuffer(); }
+FrameReader::~FrameReader() {
+  dropBuffer();
+}
 
 void FrameReader::dropBuffer() {
   if (size_ == kInitialBuffer) {
