@@ -55,7 +55,9 @@ awaitable<bool> ClientSession::ensureBackend(Reply failureReply, BackendWait wai
   if (checkout.backend) {
     backend_ = std::move(checkout.backend);
     onReplica_ = int(backend_->node().index) != worker_.status().primaryOf(shard_);
-    error = co_await restoreState(false);
+    if (backend_->stateFingerprint != state_.fingerprint) {
+      error = co_await restoreState(false);
+    }
   }
   if (!error.empty()) {
     if (failure != nullptr) {
