@@ -58,7 +58,9 @@ awaitable<Checkout> Pool::acquire(const StartupParameters& startup, bool queue) 
   waiters_.push_back(&waiter);
   ErrorCode ec;
   co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
-  std::erase(waiters_, &waiter);
+  if (!waiter.backend && !waiter.slotFreed) {
+    std::erase(waiters_, &waiter);  // timed out; release() and wakeOne() dequeue whom they wake
+  }
   if (waiter.backend) {
     co_return Checkout{handOut(std::move(waiter.backend)), {}};
   }
