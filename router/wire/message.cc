@@ -6,6 +6,13 @@ namespace {
 constexpr size_t kInitialBuffer = 4096;
 constexpr size_t kIdleKeep = 8192;
 constexpr size_t kMaxSpareBuffers = 16;
+#if defined(__SANITIZE_ADDRESS__)
+// Under AddressSanitizer every buffer given back is freed, so that reading a frame after its
+// buffer went back is reported instead of reading another reader's bytes.
+constexpr bool kKeepSpareBuffers = false;
+#else
+constexpr bool kKeepSpareBuffers = true;
+#endif
 
 // Buffers of kInitialBuffer bytes that this thread's readers gave back, for the next reader
 // that needs one: a client holds no buffer between messages, yet taking one for its next
@@ -30,7 +37,7 @@ class SpareBuffers {
 
   // Requires: `buffer` holds kInitialBuffer bytes.
   void give(std::unique_ptr<char[]> buffer) {
-    if (count_ < kMaxSpareBuffers) {
+    if (kKeepSpareBuffers && count_ < kMaxSpareBuffers) {
       buffers_[count_++] = buffer.release();
     }
   }
