@@ -84,7 +84,7 @@ void Worker::join() {
 }
 
 awaitable<void> Worker::janitor() {
-  asio::steady_timer timer(io_);
+  Timer timer(io_);
   for (;;) {
     timer.expires_after(std::chrono::seconds(1));
     ErrorCode ec;
@@ -194,16 +194,16 @@ std::string Server::start() {
   try {
     if (!config_.listen.host.empty()) {
       Tcp::endpoint endpoint(asio::ip::make_address(config_.listen.host), config_.listen.port);
-      tcp_ = std::make_unique<Tcp::acceptor>(acceptIo_);
+      tcp_ = std::make_unique<TcpAcceptor>(acceptIo_);
       tcp_->open(endpoint.protocol());
-      tcp_->set_option(Tcp::acceptor::reuse_address(true));
+      tcp_->set_option(TcpAcceptor::reuse_address(true));
       tcp_->bind(endpoint);
       tcp_->listen(config_.listen.backlog);
     }
     if (!config_.listen.unixSocketDir.empty()) {
       unixPath_ = config_.listen.unixSocketDir + "/.s.PGSQL." + std::to_string(config_.listen.port);
       ::unlink(unixPath_.c_str());
-      unix_ = std::make_unique<Local::acceptor>(acceptIo_, Local::endpoint(unixPath_));
+      unix_ = std::make_unique<LocalAcceptor>(acceptIo_, Local::endpoint(unixPath_));
       std::filesystem::permissions(unixPath_, std::filesystem::perms::all);
     }
   } catch (const std::exception& e) {
@@ -244,11 +244,11 @@ void Server::dispatch(std::unique_ptr<net::Transport> transport, Worker& worker)
       worker.io(), [client] { return client->run(); }, asio::detached);
 }
 
-awaitable<void> Server::acceptTcp(Tcp::acceptor& acceptor) {
+awaitable<void> Server::acceptTcp(TcpAcceptor& acceptor) {
   for (;;) {
     Worker& worker = nextWorker();
     ErrorCode ec;
-    net::ClientTcpSocket socket(worker.io());
+    TcpSocket socket(worker.io());
     co_await acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
     if (ec == asio::error::operation_aborted) {
       co_return;
@@ -257,15 +257,15 @@ awaitable<void> Server::acceptTcp(Tcp::acceptor& acceptor) {
       spdlog::warn("accept failed: {}", ec.message());
       continue;
     }
-    dispatch(net::makeClientTransport(std::move(socket)), worker);
+    dispatch(net::makeTcpTransport(std::move(socket)), worker);
   }
 }
 
-awaitable<void> Server::acceptUnix(Local::acceptor& acceptor) {
+awaitable<void> Server::acceptUnix(LocalAcceptor& acceptor) {
   for (;;) {
     Worker& worker = nextWorker();
     ErrorCode ec;
-    net::ClientUnixSocket socket(worker.io());
+    LocalSocket socket(worker.io());
     co_await acceptor.async_accept(socket, asio::redirect_error(use_awaitable, ec));
     if (ec == asio::error::operation_aborted) {
       co_return;
@@ -274,7 +274,7 @@ awaitable<void> Server::acceptUnix(Local::acceptor& acceptor) {
       spdlog::warn("accept failed: {}", ec.message());
       continue;
     }
-    dispatch(net::makeClientTransport(std::move(socket)), worker);
+    dispatch(net::makeUnixTransport(std::move(socket)), worker);
   }
 }
 

@@ -154,8 +154,8 @@ class Server {
   void wait();
 
  private:
-  awaitable<void> acceptTcp(Tcp::acceptor& acceptor);
-  awaitable<void> acceptUnix(Local::acceptor& acceptor);
+  awaitable<void> acceptTcp(TcpAcceptor& acceptor);
+  awaitable<void> acceptUnix(LocalAcceptor& acceptor);
   void dispatch(std::unique_ptr<net::Transport> transport, Worker& worker);
   Worker& nextWorker();
   void drain();
@@ -167,8 +167,8 @@ class Server {
   CancelRegistry cancels_;
   std::vector<std::unique_ptr<Worker>> workers_;
   asio::io_context acceptIo_{1};
-  std::unique_ptr<Tcp::acceptor> tcp_;
-  std::unique_ptr<Local::acceptor> unix_;
+  std::unique_ptr<TcpAcceptor> tcp_;
+  std::unique_ptr<LocalAcceptor> unix_;
   std::string unixPath_;
   std::atomic<uint64_t> nextId_{1};
   std::atomic<uint64_t> ddlGeneration_{0};  // counts DDL seen by any worker

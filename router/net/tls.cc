@@ -12,9 +12,9 @@ namespace {
 
 class TlsTransport final : public Transport {
  public:
-  TlsTransport(Tcp::socket socket, ssl::context& context) : stream_(std::move(socket), context) {}
+  TlsTransport(TcpSocket socket, ssl::context& context) : stream_(std::move(socket), context) {}
 
-  ssl::stream<Tcp::socket>& stream() { return stream_; }
+  ssl::stream<TcpSocket>& stream() { return stream_; }
 
   // TLS may hold decrypted bytes already; readSome waits as needed.
   awaitable<void> waitReadable() override { co_return; }
@@ -29,7 +29,7 @@ class TlsTransport final : public Transport {
 
   void close() override {
     ErrorCode ignored;
-    stream_.lowest_layer().shutdown(Tcp::socket::shutdown_both, ignored);
+    stream_.lowest_layer().shutdown(TcpSocket::shutdown_both, ignored);
     stream_.lowest_layer().close(ignored);
   }
 
@@ -42,7 +42,7 @@ class TlsTransport final : public Transport {
 
   // RFC 5929: the certificate hashed with its signature's hash, SHA-256 for MD5 or SHA-1.
   std::string tlsServerEndPoint() const override {
-    SSL* ssl = const_cast<ssl::stream<Tcp::socket>&>(stream_).native_handle();
+    SSL* ssl = const_cast<ssl::stream<TcpSocket>&>(stream_).native_handle();
     X509* cert = SSL_get_certificate(ssl);
     if (cert == nullptr) {
       return {};
@@ -71,7 +71,7 @@ class TlsTransport final : public Transport {
   }
 
  private:
-  ssl::stream<Tcp::socket> stream_;
+  ssl::stream<TcpSocket> stream_;
 };
 
 std::unique_ptr<TlsTransport> upgrade(std::unique_ptr<Transport>& plain, ssl::context& context) {

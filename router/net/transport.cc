@@ -58,6 +58,18 @@ class SocketTransport final : public Transport {
     co_return co_await socket_.async_read_some(asio::buffer(data, size), use_awaitable);
   }
 
+  size_t readNow(char* data, size_t size) override {
+    ErrorCode ec;
+    size_t n = socket_.read_some(asio::buffer(data, size), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      return 0;
+    }
+    if (ec) {
+      throw boost::system::system_error(ec);  // as readSome throws
+    }
+    return n;
+  }
+
   awaitable<void> writeAll(std::string_view data) override {
     co_await asio::async_write(socket_, asio::buffer(data.data(), data.size()), use_awaitable);
   }
@@ -91,17 +103,11 @@ class SocketTransport final : public Transport {
     socket_.cancel(ignored);
   }
 
-  bool isTcp() const override { return std::is_same_v<typename Socket::protocol_type, Tcp>; }
+  bool isTcp() const override { return std::is_same_v<Socket, TcpSocket>; }
 
-  Tcp::socket takeTcpSocket() override {
-    if constexpr (std::is_same_v<Socket, Tcp::socket>) {
+  TcpSocket takeTcpSocket() override {
+    if constexpr (std::is_same_v<Socket, TcpSocket>) {
       return std::move(socket_);
-    } else if constexpr (std::is_same_v<typename Socket::protocol_type, Tcp>) {
-      // Moved to a socket of the type TLS streams take, on the same io_context.
-      Tcp::socket socket(socket_.get_executor());
-      Tcp protocol = socket_.local_endpoint().protocol();
-      socket.assign(protocol, socket_.release());
-      return socket;
     } else {
       return Transport::takeTcpSocket();
     }
@@ -113,7 +119,7 @@ class SocketTransport final : public Transport {
     if (ec) {
       return "?";
     }
-    if constexpr (std::is_same_v<Socket, Tcp::socket>) {
+    if constexpr (std::is_same_v<Socket, TcpSocket>) {
       return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
     } else {
       return "unix";
@@ -126,38 +132,28 @@ class SocketTransport final : public Transport {
 
 }  // namespace
 
-std::unique_ptr<Transport> makeTcpTransport(Tcp::socket socket) {
+std::unique_ptr<Transport> makeTcpTransport(TcpSocket socket) {
   ErrorCode ignored;
   socket.set_option(Tcp::no_delay(true), ignored);
-  return std::make_unique<SocketTransport<Tcp::socket>>(std::move(socket));
+  return std::make_unique<SocketTransport<TcpSocket>>(std::move(socket));
 }
 
-std::unique_ptr<Transport> makeUnixTransport(Local::socket socket) {
-  return std::make_unique<SocketTransport<Local::socket>>(std::move(socket));
+std::unique_ptr<Transport> makeUnixTransport(LocalSocket socket) {
+  return std::make_unique<SocketTransport<LocalSocket>>(std::move(socket));
 }
 
-std::unique_ptr<Transport> makeClientTransport(ClientTcpSocket socket) {
-  ErrorCode ignored;
-  socket.set_option(Tcp::no_delay(true), ignored);
-  return std::make_unique<SocketTransport<ClientTcpSocket>>(std::move(socket));
-}
-
-std::unique_ptr<Transport> makeClientTransport(ClientUnixSocket socket) {
-  return std::make_unique<SocketTransport<ClientUnixSocket>>(std::move(socket));
-}
-
-Tcp::socket Transport::takeTcpSocket() {
+TcpSocket Transport::takeTcpSocket() {
   throw boost::system::system_error(asio::error::operation_not_supported, "not a TCP stream");
 }
 
 awaitable<std::unique_ptr<Transport>> connectTo(const std::string& host, uint16_t port,
                                                 std::chrono::milliseconds timeout) {
   auto executor = co_await asio::this_coro::executor;
-  asio::steady_timer timer(executor);
+  Timer timer(executor);
   timer.expires_after(timeout);
 
   if (!host.empty() && host.front() == '/') {
-    Local::socket socket(executor);
+    LocalSocket socket(executor);
     std::string path = host + "/.s.PGSQL." + std::to_string(port);
     timer.async_wait([&socket](ErrorCode ec) {
       if (!ec) {
@@ -174,7 +170,7 @@ awaitable<std::unique_ptr<Transport>> connectTo(const std::string& host, uint16_
     co_return makeUnixTransport(std::move(socket));
   }
 
-  Tcp::socket socket(executor);
+  TcpSocket socket(executor);
   ErrorCode ec;
   auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
   if (ec) {

@@ -38,6 +38,14 @@ class Transport {
     return false;
   }
   virtual awaitable<size_t> readSome(char* data, size_t size) = 0;
+  // Reads what has arrived without waiting; returns how much, 0 when nothing has. Meant for
+  // after waitReadable: it spares readSome's trip through the event loop. Transports that
+  // cannot (TLS) read nothing. Throws on a broken stream and at its end.
+  virtual size_t readNow(char* data, size_t size) {
+    (void)data;
+    (void)size;
+    return 0;
+  }
   virtual awaitable<void> writeAll(std::string_view data) = 0;
   // Writes what the socket takes now without waiting; returns how much.
   // Transports that cannot (TLS) take nothing. Throws on a broken stream.
@@ -58,21 +66,13 @@ class Transport {
   virtual bool isTcp() const { return false; }
   // Hands the TCP socket over for a TLS upgrade; the transport is unusable afterwards.
   // Requires: isTcp().
-  virtual Tcp::socket takeTcpSocket();
+  virtual TcpSocket takeTcpSocket();
   // A short description of the peer for logs, e.g. "127.0.0.1:51234".
   virtual std::string peer() const = 0;
 };
 
-std::unique_ptr<Transport> makeTcpTransport(Tcp::socket socket);
-std::unique_ptr<Transport> makeUnixTransport(Local::socket socket);
-
-// Sockets of client connections, bound to their worker's io_context: with its plain
-// executor rather than any_io_executor, the socket and every wait on it are smaller, and
-// thousands of idle clients each hold one.
-using ClientTcpSocket = asio::basic_stream_socket<Tcp, asio::io_context::executor_type>;
-using ClientUnixSocket = asio::basic_stream_socket<Local, asio::io_context::executor_type>;
-std::unique_ptr<Transport> makeClientTransport(ClientTcpSocket socket);
-std::unique_ptr<Transport> makeClientTransport(ClientUnixSocket socket);
+std::unique_ptr<Transport> makeTcpTransport(TcpSocket socket);
+std::unique_ptr<Transport> makeUnixTransport(LocalSocket socket);
 
 // Connects to a node: `host` is an address or a Unix socket directory.
 // Requires: a non-zero timeout.

@@ -72,7 +72,10 @@ awaitable<Backend::ConnectResult> Backend::connect(
 awaitable<void> Backend::fill() {
   co_await transport_->waitReadable();
   char* data = reader_.writable(8192);
-  size_t n = co_await transport_->readSome(data, reader_.writableSize());
+  size_t n = transport_->readNow(data, reader_.writableSize());
+  if (n == 0) {
+    n = co_await transport_->readSome(data, reader_.writableSize());
+  }
   reader_.commit(n);
 }
 

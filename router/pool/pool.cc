@@ -52,13 +52,15 @@ awaitable<Checkout> Pool::acquire(const StartupParameters& startup, bool queue) 
   }
 
   // Every backend is busy: queue until one is released, a slot frees, or time runs out.
-  asio::steady_timer timer(co_await asio::this_coro::executor);
+  Timer timer(co_await asio::this_coro::executor);
   timer.expires_after(config_.checkoutTimeout);
   Waiter waiter{nullptr, false, &timer, &startup};
   waiters_.push_back(&waiter);
   ErrorCode ec;
   co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
-  std::erase(waiters_, &waiter);
+  if (!waiter.backend && !waiter.slotFreed) {
+    std::erase(waiters_, &waiter);  // timed out; release() and wakeOne() dequeue whom they wake
+  }
   if (waiter.backend) {
     co_return Checkout{handOut(std::move(waiter.backend)), {}};
   }

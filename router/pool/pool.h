@@ -73,7 +73,7 @@ class Pool {
   struct Waiter {
     std::unique_ptr<Backend> backend;  // handed over by release()
     bool slotFreed = false;            // a slot opened: the waiter may connect itself
-    asio::steady_timer* timer;
+    Timer* timer;
     const StartupParameters* startup;
   };
 

@@ -63,7 +63,11 @@ awaitable<bool> ClientSession::takeBackend(Reply failureReply, BackendWait wait,
   std::string error = std::move(checkout.errorBytes);
   if (checkout.backend) {
     backend_ = std::move(checkout.backend);
-    error = co_await restoreState(false);
+    // A backend that already carries the client's settings skips the restore coroutines.
+    bool startingUp = cancelPid_ == 0;
+    if (startingUp || backend_->stateFingerprint != settingsFingerprint()) {
+      error = co_await restoreState(false);
+    }
   }
   if (!error.empty()) {
     if (failure != nullptr) {

@@ -31,7 +31,7 @@ awaitable<void> ClientSession::run() {
   auto self = shared_from_this();
   worker_.sessions.push_back(*this);
   // A client that has not finished logging in within client_login_ms is dropped.
-  asio::steady_timer loginTimer(worker_.io());
+  Timer loginTimer(worker_.io());
   loginTimer.expires_after(worker_.config().timeouts.clientLogin);
   loginTimer.async_wait([weak = weak_from_this()](ErrorCode ec) {
     auto self = weak.lock();
@@ -128,7 +128,10 @@ awaitable<ClientSession::Served> ClientSession::serve(Wake wake) {
     if (readable) {
       // Read here, not in a coroutine of its own: that would cost a frame per client read.
       char* data = in_.writable(4096);
-      size_t n = co_await client_->readSome(data, in_.writableSize());
+      size_t n = client_->readNow(data, in_.writableSize());
+      if (n == 0) {
+        n = co_await client_->readSome(data, in_.writableSize());
+      }
       in_.commit(n);
       heardFromClient_ = true;
       if (idleTimer_) {
@@ -306,7 +309,7 @@ void ClientSession::armIdleTimer() {
     return;
   }
   if (!idleTimer_) {
-    idleTimer_ = std::make_unique<asio::steady_timer>(worker_.io());
+    idleTimer_ = std::make_unique<Timer>(worker_.io());
   }
   idleTimer_->expires_after(worker_.config().timeouts.clientIdle);
   idleTimer_->async_wait([weak = weak_from_this()](ErrorCode ec) {
@@ -436,7 +439,7 @@ void ClientSession::synthetic(std::string bytes) {
 awaitable<void> ClientSession::waitForChange() {
   if (!changed_) {
     changed_ =
-        std::make_unique<asio::steady_timer>(worker_.io(), asio::steady_timer::time_point::max());
+        std::make_unique<Timer>(worker_.io(), Timer::time_point::max());
   }
   ErrorCode ec;
   co_await changed_->async_wait(asio::redirect_error(use_awaitable, ec));

@@ -519,8 +519,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
 
   // Output to the client.
   std::string out_;
-  std::unique_ptr<asio::steady_timer> idleTimer_;  // with client_idle_ms only
-  std::unique_ptr<asio::steady_timer> changed_;    // see waitForChange()
+  std::unique_ptr<Timer> idleTimer_;  // with client_idle_ms only
+  std::unique_ptr<Timer> changed_;    // see waitForChange()
 
   // The backend while one is attached.
   pool::Pool* pool_ = nullptr;

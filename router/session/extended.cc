@@ -3,8 +3,6 @@
 // text and parameter types, prepared on whichever backend runs them.
 #include <xxhash.h>
 
-#include <cstdio>
-
 #include "router/server.h"
 #include "router/session/client_session.h"
 
@@ -16,10 +14,14 @@ constexpr std::string_view kParseComplete("1\0\0\0\4", 5);
 constexpr std::string_view kCloseComplete("3\0\0\0\4", 5);
 constexpr std::string_view kNoData("n\0\0\0\4", 5);
 
+// "sl_" and the hash in 16 hexadecimal digits.
 std::string backendNameFor(std::string_view parseRest) {
-  char name[24];
-  std::snprintf(name, sizeof name, "sl_%016llx",
-                static_cast<unsigned long long>(XXH3_64bits(parseRest.data(), parseRest.size())));
+  static constexpr std::string_view kDigits = "0123456789abcdef";
+  uint64_t hash = XXH3_64bits(parseRest.data(), parseRest.size());
+  std::string name = "sl_0000000000000000";
+  for (size_t i = name.size(); hash != 0; hash >>= 4) {
+    name[--i] = kDigits[hash & 0xf];
+  }
   return name;
 }
 

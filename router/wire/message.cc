@@ -8,7 +8,64 @@ namespace shardline::wire {
 namespace {
 constexpr size_t kInitialBuffer = 4096;
 constexpr size_t kIdleKeep = 8192;
+constexpr size_t kMaxSpareBuffers = 16;
+#if defined(__SANITIZE_ADDRESS__)
+// Under AddressSanitizer every buffer given back is freed, so that reading a frame after its
+// buffer went back is reported instead of reading another reader's bytes.
+constexpr bool kKeepSpareBuffers = false;
+#else
+constexpr bool kKeepSpareBuffers = true;
+#endif
+
+// Buffers of kInitialBuffer bytes that this thread's readers gave back, for the next reader
+// that needs one: a client holds no buffer between messages, yet taking one for its next
+// message costs no allocation.
+class SpareBuffers {
+ public:
+  SpareBuffers() = default;
+  SpareBuffers(const SpareBuffers&) = delete;
+  SpareBuffers& operator=(const SpareBuffers&) = delete;
+  ~SpareBuffers() {
+    for (size_t i = 0; i < count_; ++i) {
+      delete[] buffers_[i];
+    }
+  }
+
+  std::unique_ptr<char[]> take() {
+    if (count_ == 0) {
+      return std::make_unique_for_overwrite<char[]>(kInitialBuffer);
+    }
+    return std::unique_ptr<char[]>(buffers_[--count_]);
+  }
+
+  // Requires: `buffer` holds kInitialBuffer bytes.
+  void give(std::unique_ptr<char[]> buffer) {
+    if (kKeepSpareBuffers && count_ < kMaxSpareBuffers) {
+      buffers_[count_++] = buffer.release();
+    }
+  }
+
+ private:
+  char* buffers_[kMaxSpareBuffers] = {};
+  size_t count_ = 0;
+};
+
+thread_local SpareBuffers tSpareBuffers;
+
 }  // namespace
+
+FrameReader::~FrameReader() {
+  dropBuffer();
+}
+
+void FrameReader::dropBuffer() {
+  if (size_ == kInitialBuffer) {
+    tSpareBuffers.give(std::move(buf_));
+  }
+  buf_.reset();
+  size_ = 0;
+  begin_ = end_ = 0;
+}
 
 char* FrameReader::writable(size_t want) {
   if (begin_ == end_) {
@@ -29,12 +86,17 @@ char* FrameReader::writable(size_t want) {
       size *= 2;
     }
     assert(size <= UINT32_MAX);  // `want` is at most a message: 1 GiB and 5 bytes
-    std::unique_ptr<char[]> grown(new char[size]);
+    std::unique_ptr<char[]> grown = size == kInitialBuffer
+                                        ? tSpareBuffers.take()
+                                        : std::make_unique_for_overwrite<char[]>(size);
     if (end_ > 0) {
       std::memcpy(grown.get(), buf_.get(), end_);
     }
+    uint32_t kept = end_;
+    dropBuffer();
     buf_ = std::move(grown);
     size_ = uint32_t(size);
+    end_ = kept;
   }
   return buf_.get() + end_;
 }
@@ -83,14 +145,13 @@ FrameStatus FrameReader::nextStartup(std::string_view& body) {
 
 void FrameReader::shrinkIfIdle() {
   if (begin_ == end_ && size_ > kIdleKeep) {
-    releaseIfEmpty();
+    dropBuffer();
   }
 }
 
 void FrameReader::releaseIfEmpty() {
   if (begin_ == end_) {
-    buf_.reset();
-    size_ = begin_ = end_ = 0;
+    dropBuffer();
   }
 }
 

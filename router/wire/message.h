@@ -37,6 +37,9 @@ enum class FrameStatus {
 class FrameReader {
  public:
   explicit FrameReader(uint32_t maxMessageBytes) : max_(maxMessageBytes) {}
+  FrameReader(const FrameReader&) = delete;
+  FrameReader& operator=(const FrameReader&) = delete;
+  ~FrameReader();
 
   // Space to read into; at least `want` bytes.
   char* writable(size_t want);
@@ -56,10 +59,13 @@ class FrameReader {
   void releaseIfEmpty();
 
  private:
+  void dropBuffer();
+
   // Sizes in 32 bits (a message is at most 1 GiB), and bytes left uninitialized until read
-  // into: every connection holds a reader, thousands of idle clients among them.
+  // into: every connection holds a reader, thousands of idle clients among them. Only
+  // [begin_, end_) holds bytes read.
   std::unique_ptr<char[]> buf_;
-  uint32_t size_ = 0;  // of buf_
+  uint32_t size_ = 0;  // bytes allocated at buf_
   uint32_t begin_ = 0;
   uint32_t end_ = 0;
   uint32_t max_;

@@ -68,6 +68,29 @@ TEST_CASE("an empty reader gives its buffer back and reads again after") {
   CHECK(frame.bytes == query);
 }
 
+TEST_CASE("a reader that gave its buffer back reads the next message whole") {
+  std::string first;
+  std::string second;
+  MessageWriter(first).begin('Q').cstring("SELECT 1").end();
+  MessageWriter(second).begin('Q').cstring("SELECT 22").end();
+  FrameReader reader(1024);
+  FrameReader other(1024);
+  Frame frame;
+  feed(reader, first);
+  REQUIRE(reader.next(frame) == FrameStatus::Ready);
+  reader.releaseIfEmpty();
+  CHECK(reader.writableSize() == 0);
+
+  // Another reader on this thread may take the buffer given back; each keeps its own bytes.
+  feed(other, std::string_view(second).substr(0, 4));
+  feed(reader, second);
+  feed(other, std::string_view(second).substr(4));
+  REQUIRE(reader.next(frame) == FrameStatus::Ready);
+  CHECK(frame.bytes == second);
+  REQUIRE(other.next(frame) == FrameStatus::Ready);
+  CHECK(frame.bytes == second);
+}
+
 TEST_CASE("impossible or oversized lengths make the stream bad") {
   FrameReader reader(100);
   Frame frame;
