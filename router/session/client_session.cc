@@ -199,7 +199,9 @@ awaitable<ClientSession::Served> ClientSession::serve(Wake wake) {
     if (skipToSync_ && frame.type != 'S') {
       continue;
     }
-    co_await handle(frame);
+    if (!handleNow(frame)) {
+      co_await handle(frame);
+    }
     if (closing_) {
       co_await flushClient();  // a protocol violation's FATAL goes out before the close
       co_return Served::Ended;
@@ -272,21 +274,51 @@ awaitable<void> ClientSession::handle(wire::Frame frame) {
     }
   } else if (type == 'S') {
     co_await handleSync(frame);
-  } else if (type == 'H' || type == 'd') {
+  } else {
+    protocolViolation(std::string("invalid frontend message type ") +
+                      std::to_string(int(uint8_t(type))));
+  }
+}
+
+// Handles a client message that needs no waiting, without the coroutine frames of handle():
+// with a backend attached, most of a pipeline. False when handle() must run.
+bool ClientSession::handleNow(const wire::Frame& frame) {
+  if (scatterPipeline() || copySplit() != nullptr) {
+    return false;
+  }
+  const char type = frame.type;
+  if (type == 'P') {
+    return parseNow(frame);
+  }
+  if (type == 'B') {
+    return bindNow(frame);
+  }
+  if (type == 'D') {
+    return describeNow(frame);
+  }
+  if (type == 'E') {
+    return executeNow(frame);
+  }
+  if (type == 'S') {
+    sync(frame);
+    return true;
+  }
+  if (type == 'H' || type == 'd') {
     // Flush and COPY data go to the attached backend; outside COPY Postgres ignores data.
     if (backend_) {
       toBackend_.append(frame.bytes);
     }
-  } else if (type == 'c' || type == 'f') {
+    return true;
+  }
+  if (type == 'c' || type == 'f') {
     if (backend_) {
       toBackend_.append(frame.bytes);
       enqueue(Reply::CopyEnd);
       copyIn_ = false;
     }
-  } else {
-    protocolViolation(std::string("invalid frontend message type ") +
-                      std::to_string(int(uint8_t(type))));
+    return true;
   }
+  return false;
 }
 
 // An idle client keeps no buffers: thousands of them may sit connected.
@@ -336,7 +368,7 @@ void ClientSession::protocolViolation(std::string_view message) {
 
 awaitable<void> ClientSession::handleQuery(wire::Frame frame) {
   std::string_view text = frame.body.substr(0, frame.body.find('\0'));
-  StatementClass what = classify(text);
+  StatementClass what = worker_.classes().classify(text);
 
   // DEALLOCATE of a statement the router prepared under another name is answered here.
   if (!what.deallocateName.empty() && txStatus_ != 'E') {

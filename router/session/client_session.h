@@ -339,6 +339,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   void onReadable(ErrorCode ec) override;
   awaitable<void> finish();
   awaitable<void> handle(wire::Frame frame);
+  bool handleNow(const wire::Frame& frame);
   awaitable<void> handleQuery(wire::Frame frame);
   void protocolViolation(std::string_view message);
   void releaseIdleMemory();
@@ -364,6 +365,20 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   awaitable<void> handleDescribe(wire::Frame frame);
   awaitable<void> handleClose(wire::Frame frame);
   awaitable<void> handleSync(wire::Frame frame);
+  // The same messages handled without waiting, when they need none: a backend is attached
+  // or free at once, and no routing waits. False when the awaitable handler must run.
+  bool parseNow(const wire::Frame& frame);
+  bool bindNow(const wire::Frame& frame);
+  bool executeNow(const wire::Frame& frame);
+  bool describeNow(const wire::Frame& frame);
+  void parseOnBackend(const wire::Frame& frame, std::string clientName, std::string_view rest,
+                      Statement statement);
+  void bindOnBackend(const wire::Frame& frame, std::string_view portal, std::string_view name,
+                     std::string_view rest);
+  void executeOnBackend(const wire::Frame& frame, std::string_view portal);
+  void describeOnBackend(const wire::Frame& frame, char kind, std::string_view name);
+  void endPipeline();
+  void sync(const wire::Frame& frame);
   void deferParse(const std::string& name, std::string_view query, Statement statement);
   std::string grammarError(std::string_view query);
   void prepareOnBackend(const std::string& name, const Statement& statement);

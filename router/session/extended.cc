@@ -88,7 +88,7 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
     protocolViolation("invalid Parse message");
     co_return;
   }
-  StatementClass what = classify(query);
+  StatementClass what = worker_.classes().classify(query);
   noteEffects(what);
   Statement statement = describeStatement(rest, what);
   std::string clientName(name);
@@ -130,20 +130,46 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
       co_return;
     }
   }
-  inPipeline_ = true;
+  parseOnBackend(frame, clientName, rest, std::move(statement));
+}
 
-  if (name.empty()) {
+bool ClientSession::parseNow(const wire::Frame& frame) {
+  if (worker_.routes()) {
+    return false;  // the shard is known only at Bind
+  }
+  wire::FieldReader r(frame.body);
+  std::string_view name;
+  std::string_view query;
+  if (!r.cstring(name)) {
+    return false;
+  }
+  std::string_view rest = r.rest();
+  wire::FieldReader q(rest);
+  if (!q.cstring(query) || !attachNow()) {
+    return false;
+  }
+  StatementClass what = worker_.classes().classify(query);
+  noteEffects(what);
+  parseOnBackend(frame, std::string(name), rest, describeStatement(rest, what));
+  return true;
+}
+
+// `rest` is the Parse after the statement's name.
+void ClientSession::parseOnBackend(const wire::Frame& frame, std::string clientName,
+                                   std::string_view rest, Statement statement) {
+  inPipeline_ = true;
+  if (clientName.empty()) {
     statements().unnamed = std::move(statement);
     backend_->unnamedClient = id_;
     backend_->unnamedSeq = ++unnamedSeq_;
     toBackend_.append(frame.bytes);
     enqueue(Reply::Parse);
-    co_return;
+    return;
   }
   if (findStatement(clientName) != nullptr) {
     failInPipeline(
         errorResponse("42P05", "prepared statement \"" + clientName + "\" already exists"));
-    co_return;
+    return;
   }
   if (backend_->prepared.count(statement.backendName) != 0) {
     statement.verified = true;  // this backend accepted the same text before
@@ -252,15 +278,44 @@ awaitable<void> ClientSession::handleBind(wire::Frame frame) {
   if (!attached) {
     attached = co_await ensureBackend(Reply::Bind);
   }
-  if (!attached) {
-    co_return;
+  if (attached) {
+    bindOnBackend(frame, portal, name, r.rest());
   }
+}
+
+bool ClientSession::bindNow(const wire::Frame& frame) {
+  wire::FieldReader r(frame.body);
+  std::string_view portal;
+  std::string_view name;
+  if (!r.cstring(portal) || !r.cstring(name)) {
+    return false;
+  }
+  if (worker_.routes()) {
+    const Statement* statement =
+        name.empty() ? unnamedStatement() : findStatement(std::string(name));
+    if (statement != nullptr) {
+      return false;  // routeBind() may wait
+    }
+  }
+  if (!attachNow()) {
+    return false;
+  }
+  if (routing_) {
+    routing_->controlPortals.erase(std::string(portal));
+  }
+  bindOnBackend(frame, portal, name, r.rest());
+  return true;
+}
+
+// `rest` is the Bind after the portal and statement names.
+void ClientSession::bindOnBackend(const wire::Frame& frame, std::string_view portal,
+                                  std::string_view name, std::string_view rest) {
   inPipeline_ = true;
   const Statement* bound = nullptr;
   if (name.empty() && unnamedStatement() == nullptr) {
     // The client has no unnamed statement, whatever the backend still holds.
     failInPipeline(errorResponse("26000", "unnamed prepared statement does not exist"));
-    co_return;
+    return;
   }
   if (name.empty()) {
     ensureUnnamedOnBackend();
@@ -278,7 +333,7 @@ awaitable<void> ClientSession::handleBind(wire::Frame frame) {
           .begin('B')
           .cstring(portal)
           .cstring(statement->backendName)
-          .raw(r.rest())
+          .raw(rest)
           .end();
       bound = statement;
     }
@@ -312,9 +367,22 @@ awaitable<void> ClientSession::handleExecute(wire::Frame frame) {
   if (!attached) {
     attached = co_await ensureBackend(Reply::Execute);
   }
-  if (!attached) {
-    co_return;
+  if (attached) {
+    executeOnBackend(frame, portal);
   }
+}
+
+bool ClientSession::executeNow(const wire::Frame& frame) {
+  wire::FieldReader r(frame.body);
+  std::string_view portal;
+  if (!r.cstring(portal) || !controlTag(portal).empty() || !attachNow()) {
+    return false;
+  }
+  executeOnBackend(frame, portal);
+  return true;
+}
+
+void ClientSession::executeOnBackend(const wire::Frame& frame, std::string_view portal) {
   inPipeline_ = true;
   std::string deallocated = takeDeallocatePortal(portal);
   if (!deallocated.empty()) {
@@ -323,7 +391,7 @@ awaitable<void> ClientSession::handleExecute(wire::Frame frame) {
     wire::appendCommandComplete(reply, "DEALLOCATE");
     pending_.push_back(Pending{Reply::LocalClose, std::move(deallocated), {}, std::move(reply)});
     emitReadySynthetic();
-    co_return;
+    return;
   }
   toBackend_.append(frame.bytes);
   enqueue(Reply::Execute);
@@ -370,31 +438,48 @@ awaitable<void> ClientSession::handleDescribe(wire::Frame frame) {
   if (!attached) {
     attached = co_await ensureBackend(Reply::Describe);
   }
-  if (!attached) {
-    co_return;
+  if (attached) {
+    describeOnBackend(frame, kind[0], name);
   }
+}
+
+bool ClientSession::describeNow(const wire::Frame& frame) {
+  wire::FieldReader r(frame.body);
+  std::string_view kind;
+  std::string_view name;
+  if (!r.bytes(1, kind) || !r.cstring(name)) {
+    return false;
+  }
+  if ((kind[0] == 'P' && !controlTag(name).empty()) || !attachNow()) {
+    return false;
+  }
+  describeOnBackend(frame, kind[0], name);
+  return true;
+}
+
+void ClientSession::describeOnBackend(const wire::Frame& frame, char kind, std::string_view name) {
   inPipeline_ = true;
-  if (kind[0] != 'S') {
+  if (kind != 'S') {
     toBackend_.append(frame.bytes);
     enqueue(Reply::Describe);
-    co_return;
+    return;
   }
   if (name.empty() && unnamedStatement() == nullptr) {
     failInPipeline(errorResponse("26000", "unnamed prepared statement does not exist"));
-    co_return;
+    return;
   }
   if (name.empty()) {
     ensureUnnamedOnBackend();
     toBackend_.append(frame.bytes);
     enqueue(Reply::Describe);
-    co_return;
+    return;
   }
   std::string clientName(name);
   Statement* statement = findStatement(clientName);
   if (statement == nullptr) {
     toBackend_.append(frame.bytes);
     enqueue(Reply::Describe);
-    co_return;
+    return;
   }
   prepareOnBackend(clientName, *statement);
   wire::MessageWriter(toBackend_).begin('D').byte('S').cstring(statement->backendName).end();
@@ -434,6 +519,16 @@ awaitable<void> ClientSession::handleClose(wire::Frame frame) {
 }
 
 awaitable<void> ClientSession::handleSync(wire::Frame frame) {
+  if (scatterPipeline()) {
+    endPipeline();
+    co_await runScatterPipeline();
+    co_return;
+  }
+  sync(frame);
+}
+
+// What a Sync ends: the pipeline's marks and the portals the router answered.
+void ClientSession::endPipeline() {
   skipToSync_ = false;
   if (statements_) {
     statements_->deallocatePortals.clear();
@@ -443,20 +538,21 @@ awaitable<void> ClientSession::handleSync(wire::Frame frame) {
   }
   pipelineBound_ = false;
   namedPortalBound_ = false;
-  if (scatterPipeline()) {
-    co_await runScatterPipeline();
-    co_return;
-  }
+}
+
+// A Sync outside a scatter pipeline, which needs no waiting.
+void ClientSession::sync(const wire::Frame& frame) {
+  endPipeline();
   if (!backend_) {
     inPipeline_ = false;
     std::string reply;
     wire::appendReadyForQuery(reply, txStatus_);
     synthetic(std::move(reply));
-    co_return;
+    return;
   }
   toBackend_.append(frame.bytes);
   if (copyIn_) {
-    co_return;  // Postgres ignores Sync in copy-in mode: no reply comes
+    return;  // Postgres ignores Sync in copy-in mode: no reply comes
   }
   inPipeline_ = false;
   enqueue(Reply::Sync);

@@ -1,5 +1,7 @@
 #include "router/session/statement_class.h"
 
+#include <xxhash.h>
+
 #include <array>
 
 #include "router/sql/lexer.h"
@@ -131,6 +133,42 @@ StatementClass classify(std::string_view text) {
     out.deallocateName.clear();
     out.executeName.clear();
     out.prepareName.clear();
+  }
+  return out;
+}
+
+namespace {
+
+bool plain(const StatementClass& what) {
+  return what.statements == 1 && !what.changesSettings && !what.pinsBackend &&
+         what.deallocateName.empty() && !what.deallocateAll && what.executeName.empty() &&
+         what.prepareName.empty() && what.customSettings.empty();
+}
+
+}  // namespace
+
+ClassCache::ClassCache(size_t slots, size_t maxTextBytes)
+    : slotCount_(slots), maxTextBytes_(maxTextBytes) {}
+
+StatementClass ClassCache::classify(std::string_view sql) {
+  if (sql.size() > maxTextBytes_ || slotCount_ == 0) {
+    return session::classify(sql);
+  }
+  uint64_t hash = XXH3_64bits(sql.data(), sql.size());
+  if (!slots_) {
+    slots_ = std::make_unique<Slot[]>(slotCount_);
+  }
+  Slot& slot = slots_[hash % slotCount_];
+  if (slot.hash == hash && !slot.text.empty() && slot.text == sql) {
+    ++hits_;
+    StatementClass out;
+    out.statements = 1;
+    return out;
+  }
+  StatementClass out = session::classify(sql);
+  if (plain(out) && !sql.empty()) {
+    slot.hash = hash;
+    slot.text.assign(sql);
   }
   return out;
 }

@@ -1,0 +1,74 @@
+#include "router/session/statement_class.h"
+
+#include <doctest/doctest.h>
+
+using shardline::session::ClassCache;
+using shardline::session::classify;
+using shardline::session::StatementClass;
+
+namespace {
+
+bool same(const StatementClass& a, const StatementClass& b) {
+  return a.changesSettings == b.changesSettings && a.pinsBackend == b.pinsBackend &&
+         a.statements == b.statements && a.deallocateName == b.deallocateName &&
+         a.deallocateAll == b.deallocateAll && a.executeName == b.executeName &&
+         a.prepareName == b.prepareName && a.customSettings == b.customSettings;
+}
+
+}  // namespace
+
+TEST_CASE("classify tells settings, pins and prepared-statement names apart") {
+  CHECK(classify("SELECT 1").statements == 1);
+  CHECK_FALSE(classify("SELECT 1").changesSettings);
+  CHECK(classify("SET search_path = a").changesSettings);
+  CHECK(classify("SELECT set_config('app.x', '1', false)").customSettings ==
+        std::vector<std::string>{"app.x"});
+  CHECK(classify("LISTEN news").pinsBackend);
+  CHECK(classify("SELECT pg_advisory_lock(1)").pinsBackend);
+  CHECK(classify("DEALLOCATE PREPARE s1").deallocateName == "s1");
+  CHECK(classify("DEALLOCATE ALL").deallocateAll);
+  CHECK(classify("SELECT 1; SELECT 2").statements == 2);
+}
+
+TEST_CASE("the class cache answers as classify does, and keeps only plain texts") {
+  ClassCache cache(8, 64);
+  const char* texts[] = {
+      "SELECT abalance FROM pgbench_accounts WHERE aid = $1",
+      "SET search_path = a",
+      "SELECT set_config('app.tenant', '7', false)",
+      "LISTEN news",
+      "DEALLOCATE s1",
+      "EXECUTE s1(2)",
+      "PREPARE s1 AS SELECT 1",
+      "SELECT 1; SELECT 2",
+      "",
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (const char* text : texts) {
+      INFO(text);
+      CHECK(same(cache.classify(text), classify(text)));
+    }
+  }
+  // Only the first text is plain: its second and third rounds are hits.
+  CHECK(cache.hits() == 2);
+}
+
+TEST_CASE("the class cache compares the whole text, and skips long ones") {
+  ClassCache cache(1, 40);  // one slot: every text lands in it
+  CHECK(cache.classify("SELECT 1").statements == 1);
+  CHECK(cache.classify("SELECT 1").statements == 1);
+  CHECK(cache.hits() == 1);
+  // Another text in the same slot is classified, not taken for the one there; a plain one
+  // replaces it, one that is not leaves it.
+  CHECK(cache.classify("SET x.y = 1").changesSettings);
+  CHECK(cache.classify("SET x.y = 1").changesSettings);
+  CHECK(cache.classify("SELECT 1").statements == 1);
+  CHECK(cache.hits() == 2);
+  CHECK(cache.classify("SELECT 2").statements == 1);
+  CHECK(cache.classify("SELECT 1").statements == 1);
+  CHECK(cache.hits() == 2);
+  std::string longText = "SELECT '" + std::string(100, 'x') + "'";
+  CHECK(cache.classify(longText).statements == 1);
+  CHECK(cache.classify(longText).statements == 1);
+  CHECK(cache.hits() == 2);
+}
