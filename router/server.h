@@ -137,7 +137,9 @@ class Worker {
   uint64_t columnsGeneration_ = 0;
   bool hasReplicas_ = false;
   session::LoginTable logins_;
-  asio::io_context io_{1};
+  // One thread runs it, and a socket of this worker is used from that thread alone (others
+  // post to it), so Asio's per-socket reactor locks are left out.
+  asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   pool::PoolSet pools_;
   asio::ssl::context* serverTls_;
   CancelRegistry& cancels_;

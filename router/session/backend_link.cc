@@ -12,6 +12,8 @@ namespace {
 
 // A fingerprint no client state has: the backend's settings are unknown.
 constexpr uint64_t kUnknownState = ~uint64_t{0};
+// Room for a transaction's replies to the client, which most need no more than.
+constexpr size_t kFirstOutput = 512;
 
 std::string simpleQuery(std::string_view sql) {
   std::string out;
@@ -210,6 +212,9 @@ awaitable<void> ClientSession::pump() {
       wire::Frame frame;
       wire::FrameStatus status;
       bool read = false;
+      if (out_.capacity() < kFirstOutput) {
+        out_.reserve(kFirstOutput);  // given back while idle; one allocation, not several
+      }
       while ((status = backend_->reader().next(frame)) == wire::FrameStatus::Ready) {
         onBackendFrame(frame);
         read = true;

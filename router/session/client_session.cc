@@ -13,6 +13,8 @@ namespace shardline::session {
 namespace {
 constexpr size_t kMaxPendingReplies = 1024;
 constexpr size_t kMaxOutput = 1 << 20;
+// Room for a transaction's messages to the backend, which most need no more than.
+constexpr size_t kFirstToBackend = 256;
 }  // namespace
 
 ClientSession::ClientSession(Worker& worker, std::unique_ptr<net::Transport> transport, uint64_t id)
@@ -127,6 +129,9 @@ awaitable<ClientSession::Served> ClientSession::serve(Wake wake) {
   for (;;) {
     if (readable) {
       // Read here, not in a coroutine of its own: that would cost a frame per client read.
+      if (toBackend_.capacity() < kFirstToBackend) {
+        toBackend_.reserve(kFirstToBackend);  // given back while idle; one allocation
+      }
       char* data = in_.writable(4096);
       size_t n = client_->readNow(data, in_.writableSize());
       if (n == 0) {

@@ -113,8 +113,8 @@ struct ClientStatements {
 };
 
 struct Pending {
-  explicit Pending(Reply kind, std::string name = {}, std::string backendName = {},
-                   std::string bytes = {})
+  explicit Pending(Reply kind) : kind(kind) {}
+  Pending(Reply kind, std::string name, std::string backendName = {}, std::string bytes = {})
       : kind(kind),
         name(std::move(name)),
         backendName(std::move(backendName)),
@@ -251,7 +251,15 @@ class ReplyQueue {
   size_t size() const { return items_.size() - head_; }
   Pending& front() { return items_[head_]; }
   const Pending& front() const { return items_[head_]; }
-  void push_back(Pending entry) { items_.push_back(std::move(entry)); }
+  void push_back(Pending entry) {
+    reserveFirst();
+    items_.push_back(std::move(entry));
+  }
+  // The same as push_back(Pending(kind)), without moving an entry.
+  void push_back(Reply kind) {
+    reserveFirst();
+    items_.emplace_back(kind);
+  }
   void pop_back() { items_.pop_back(); }
   void pop_front() {
     if (++head_ == items_.size()) {
@@ -280,6 +288,14 @@ class ReplyQueue {
   }
 
  private:
+  static constexpr size_t kFirstCapacity = 8;
+
+  void reserveFirst() {
+    if (items_.capacity() == 0) {
+      items_.reserve(kFirstCapacity);  // one allocation for a transaction's replies
+    }
+  }
+
   std::vector<Pending> items_;
   size_t head_ = 0;
 };
@@ -511,7 +527,7 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   void keepSettings(SessionState fresh);
   awaitable<std::string> restoreStateOn(pool::Backend& backend, bool force);
   awaitable<void> sendToBackend();
-  void enqueue(Reply kind) { pending_.push_back(Pending{kind, {}, {}, {}}); }
+  void enqueue(Reply kind) { pending_.push_back(kind); }
   void synthetic(std::string bytes);
 
   // Client output: every write goes through here so writers never interleave.

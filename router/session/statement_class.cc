@@ -116,7 +116,80 @@ void classifyStatement(const std::vector<Token>& tokens, size_t begin, size_t en
 
 }  // namespace
 
+namespace {
+
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c;
+}
+
+bool identifierByte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '_' || c == '$' || (static_cast<unsigned char>(c) & 0x80) != 0;
+}
+
+// Whether `text` holds `word` at `at`, in any case.
+bool holdsAt(std::string_view text, size_t at, std::string_view word) {
+  if (text.size() - at < word.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < word.size(); ++i) {
+    if (lower(text[at + i]) != word[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// True when `text` is certainly one statement that classifyTokens() finds plain, seen without
+// lexing it: it opens with a keyword that no rule looks for, has no semicolon but a last one,
+// and nowhere, not even in a literal or a comment, holds a word that makes a statement change
+// settings or pin its backend ("set_config", "temp" in temp, temporary and pg_temp, "advisory"
+// in the advisory locks). False decides nothing: the tokens do.
+bool surelyPlain(std::string_view text) {
+  static constexpr std::array<std::string_view, 5> kOpenings = {"select", "insert", "update",
+                                                                "delete", "with"};
+  size_t start = 0;
+  while (start < text.size() && (text[start] == ' ' || text[start] == '\n' ||
+                                 text[start] == '\t' || text[start] == '\r')) {
+    ++start;
+  }
+  bool opens = false;
+  for (std::string_view opening : kOpenings) {
+    size_t after = start + opening.size();
+    if (holdsAt(text, start, opening) && (after == text.size() || !identifierByte(text[after]))) {
+      opens = true;
+      break;
+    }
+  }
+  if (!opens) {
+    return false;
+  }
+  for (size_t i = start; i < text.size(); ++i) {
+    char c = lower(text[i]);
+    if (c == ';') {
+      // Only blanks may follow the last semicolon.
+      return text.find_first_not_of(" \n\t\r", i + 1) == std::string_view::npos;
+    }
+    if ((c == 't' && holdsAt(text, i, "temp")) || (c == 'a' && holdsAt(text, i, "advisory")) ||
+        (c == 's' && holdsAt(text, i, "set_config"))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 StatementClass classify(std::string_view text) {
+  if (surelyPlain(text)) {
+    StatementClass out;
+    out.statements = 1;
+    return out;
+  }
+  return classifyTokens(text);
+}
+
+StatementClass classifyTokens(std::string_view text) {
   StatementClass out;
   sql::LexResult lexed = sql::lex(text);
   const auto& tokens = lexed.tokens;

@@ -27,6 +27,9 @@ struct StatementClass {
 };
 
 StatementClass classify(std::string_view sql);
+// The same, always from the statement's tokens: classify() skips lexing texts it can tell
+// are plain from their bytes alone.
+StatementClass classifyTokens(std::string_view sql);
 
 // Remembers texts that classify() found plain (one statement that changes no setting, pins
 // nothing and names no prepared statement), so that a client sending the same statement
@@ -41,6 +44,9 @@ class ClassCache {
 
   // The same as classify(sql).
   StatementClass classify(std::string_view sql);
+// The same, always from the statement's tokens: classify() skips lexing texts it can tell
+// are plain from their bytes alone.
+StatementClass classifyTokens(std::string_view sql);
 
   uint64_t hits() const { return hits_; }
 
