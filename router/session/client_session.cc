@@ -204,7 +204,11 @@ awaitable<ClientSession::Served> ClientSession::serve(Wake wake) {
     if (skipToSync_ && frame.type != 'S') {
       continue;
     }
-    if (!handleNow(frame)) {
+    if (handleNow(frame)) {
+      // handled without waiting
+    } else if (frame.type == 'Q' && !scatterPipeline() && copySplit() == nullptr) {
+      co_await handleQuery(frame);  // as handle() would, one coroutine frame fewer
+    } else {
       co_await handle(frame);
     }
     if (closing_) {

@@ -164,7 +164,18 @@ bool surelyPlain(std::string_view text) {
   if (!opens) {
     return false;
   }
+  // The bytes the loop must look at; most bytes of most statements are none of them.
+  static constexpr std::array<bool, 256> kMarks = [] {
+    std::array<bool, 256> marks{};
+    for (char c : std::string_view(";tTaAsS")) {
+      marks[static_cast<unsigned char>(c)] = true;
+    }
+    return marks;
+  }();
   for (size_t i = start; i < text.size(); ++i) {
+    if (!kMarks[static_cast<unsigned char>(text[i])]) {
+      continue;
+    }
     char c = lower(text[i]);
     if (c == ';') {
       // Only blanks may follow the last semicolon.
