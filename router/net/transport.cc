@@ -45,8 +45,9 @@ class SocketTransport final : public Transport {
     socket_.non_blocking(true, ignored);  // writeNow must never block
   }
 
+  // The operation's own awaitable, not a coroutine around it: that would cost another frame.
   awaitable<void> waitReadable() override {
-    co_await socket_.async_wait(Socket::wait_read, use_awaitable);
+    return socket_.async_wait(Socket::wait_read, use_awaitable);
   }
 
   bool notifyWhenReadable(std::shared_ptr<ReadableWaiter> waiter) override {
@@ -55,7 +56,7 @@ class SocketTransport final : public Transport {
   }
 
   awaitable<size_t> readSome(char* data, size_t size) override {
-    co_return co_await socket_.async_read_some(asio::buffer(data, size), use_awaitable);
+    return socket_.async_read_some(asio::buffer(data, size), use_awaitable);
   }
 
   size_t readNow(char* data, size_t size) override {
