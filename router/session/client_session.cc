@@ -208,6 +208,8 @@ awaitable<ClientSession::Served> ClientSession::serve(Wake wake) {
       // handled without waiting
     } else if (frame.type == 'Q' && !scatterPipeline() && copySplit() == nullptr) {
       co_await handleQuery(frame);  // as handle() would, one coroutine frame fewer
+    } else if (frame.type == 'P' && !scatterPipeline() && copySplit() == nullptr) {
+      co_await handleParse(frame);  // the same
     } else {
       co_await handle(frame);
     }

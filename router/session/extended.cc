@@ -29,9 +29,12 @@ void appendParse(std::string& out, std::string_view name, std::string_view rest)
   wire::MessageWriter(out).begin('P').cstring(name).raw(rest).end();
 }
 
-Statement describeStatement(std::string_view rest, const StatementClass& what) {
+// An unnamed statement needs no backend name: the backend knows it as its unnamed one.
+Statement describeStatement(std::string_view rest, const StatementClass& what, bool named) {
   Statement statement;
-  statement.backendName = backendNameFor(rest);
+  if (named) {
+    statement.backendName = backendNameFor(rest);
+  }
   statement.parseRest = std::string(rest);
   statement.changesSettings = what.changesSettings;
   statement.pinsBackend = what.pinsBackend;
@@ -90,7 +93,7 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
   }
   StatementClass what = worker_.classes().classify(query);
   noteEffects(what);
-  Statement statement = describeStatement(rest, what);
+  Statement statement = describeStatement(rest, what, !name.empty());
   std::string clientName(name);
 
   // Routing learns the statement's shard only at Bind: until a backend is attached, Parse
@@ -150,7 +153,7 @@ bool ClientSession::parseNow(const wire::Frame& frame) {
   }
   StatementClass what = worker_.classes().classify(query);
   noteEffects(what);
-  parseOnBackend(frame, std::string(name), rest, describeStatement(rest, what));
+  parseOnBackend(frame, std::string(name), rest, describeStatement(rest, what, !name.empty()));
   return true;
 }
 
