@@ -481,8 +481,7 @@ void ClientSession::synthetic(std::string bytes) {
 // wait, so it is made on first use.
 awaitable<void> ClientSession::waitForChange() {
   if (!changed_) {
-    changed_ =
-        std::make_unique<Timer>(worker_.io(), Timer::time_point::max());
+    changed_ = std::make_unique<Timer>(worker_.io(), Timer::time_point::max());
   }
   ErrorCode ec;
   co_await changed_->async_wait(asio::redirect_error(use_awaitable, ec));

@@ -4,12 +4,14 @@
 
 #include <array>
 
+#include "router/sql/char_classes.h"
 #include "router/sql/lexer.h"
 
 namespace shardline::session {
 
 namespace {
 
+namespace chars = sql::chars;
 using sql::Token;
 using sql::TokenKind;
 
@@ -114,17 +116,8 @@ void classifyStatement(const std::vector<Token>& tokens, size_t begin, size_t en
   }
 }
 
-}  // namespace
-
-namespace {
-
 char lower(char c) {
   return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c;
-}
-
-bool identifierByte(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '$' || (static_cast<unsigned char>(c) & 0x80) != 0;
 }
 
 // Whether `text` holds `word` at `at`, in any case.
@@ -149,14 +142,14 @@ bool surelyPlain(std::string_view text) {
   static constexpr std::array<std::string_view, 5> kOpenings = {"select", "insert", "update",
                                                                 "delete", "with"};
   size_t start = 0;
-  while (start < text.size() && (text[start] == ' ' || text[start] == '\n' ||
-                                 text[start] == '\t' || text[start] == '\r')) {
+  while (start < text.size() && chars::is(text[start], chars::kSpace)) {
     ++start;
   }
   bool opens = false;
   for (std::string_view opening : kOpenings) {
     size_t after = start + opening.size();
-    if (holdsAt(text, start, opening) && (after == text.size() || !identifierByte(text[after]))) {
+    if (holdsAt(text, start, opening) &&
+        (after == text.size() || !chars::is(text[after], chars::kIdentCont))) {
       opens = true;
       break;
     }
@@ -179,7 +172,12 @@ bool surelyPlain(std::string_view text) {
     char c = lower(text[i]);
     if (c == ';') {
       // Only blanks may follow the last semicolon.
-      return text.find_first_not_of(" \n\t\r", i + 1) == std::string_view::npos;
+      for (size_t j = i + 1; j < text.size(); ++j) {
+        if (!chars::is(text[j], chars::kSpace)) {
+          return false;
+        }
+      }
+      return true;
     }
     if ((c == 't' && holdsAt(text, i, "temp")) || (c == 'a' && holdsAt(text, i, "advisory")) ||
         (c == 's' && holdsAt(text, i, "set_config"))) {
@@ -187,6 +185,12 @@ bool surelyPlain(std::string_view text) {
     }
   }
   return true;
+}
+
+bool plain(const StatementClass& what) {
+  return what.statements == 1 && !what.changesSettings && !what.pinsBackend &&
+         what.deallocateName.empty() && !what.deallocateAll && what.executeName.empty() &&
+         what.prepareName.empty() && what.customSettings.empty();
 }
 
 }  // namespace
@@ -220,16 +224,6 @@ StatementClass classifyTokens(std::string_view text) {
   }
   return out;
 }
-
-namespace {
-
-bool plain(const StatementClass& what) {
-  return what.statements == 1 && !what.changesSettings && !what.pinsBackend &&
-         what.deallocateName.empty() && !what.deallocateAll && what.executeName.empty() &&
-         what.prepareName.empty() && what.customSettings.empty();
-}
-
-}  // namespace
 
 ClassCache::ClassCache(size_t slots, size_t maxTextBytes)
     : slotCount_(slots), maxTextBytes_(maxTextBytes) {}

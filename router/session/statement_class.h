@@ -44,9 +44,6 @@ class ClassCache {
 
   // The same as classify(sql).
   StatementClass classify(std::string_view sql);
-// The same, always from the statement's tokens: classify() skips lexing texts it can tell
-// are plain from their bytes alone.
-StatementClass classifyTokens(std::string_view sql);
 
   uint64_t hits() const { return hits_; }
 

@@ -73,11 +73,22 @@ TEST_CASE("classify without lexing agrees with classify from tokens") {
 
 TEST_CASE("classify without lexing agrees with classify from tokens on made-up texts") {
   const char* pieces[] = {
-      "SELECT ",  "select ", "INSERT ",  "update ", "delete ", "WITH ",     "SET ",
-      "x ",       "t.a ",    "1 ",       "$1 ",     "'a;b' ",  "'temp' ",   "\"temp\" ",
-      "temp ",    "TeMp ",   "pg_temp.", "tempo ",  "; ",      ";",         "-- c\n",
-      "/* ; */ ", "( ",      ") ",       ", ",      "set_config('a.b', '1', false) ",
-      "advisory ", "pg_advisory_lock(1) ", "HOLD ",  "\n",      "$$;$$ ",    "selectx ",
+      "SELECT ",   "select ",
+      "INSERT ",   "update ",
+      "delete ",   "WITH ",
+      "SET ",      "x ",
+      "t.a ",      "1 ",
+      "$1 ",       "'a;b' ",
+      "'temp' ",   "\"temp\" ",
+      "temp ",     "TeMp ",
+      "pg_temp.",  "tempo ",
+      "; ",        ";",
+      "-- c\n",    "/* ; */ ",
+      "( ",        ") ",
+      ", ",        "set_config('a.b', '1', false) ",
+      "advisory ", "pg_advisory_lock(1) ",
+      "HOLD ",     "\n",
+      "$$;$$ ",    "selectx ",
   };
   constexpr size_t kPieces = sizeof(pieces) / sizeof(pieces[0]);
   uint64_t state = 0x9e3779b97f4a7c15ULL;
