@@ -24,7 +24,6 @@
 #include "router/pool/pool.h"
 #include "router/session/client_login.h"
 #include "router/session/session_list.h"
-#include "router/session/statement_class.h"
 #include "router/sql/plan_cache.h"
 #include "shardmap/map.h"
 
@@ -78,7 +77,6 @@ class Worker {
   replication::ClusterStatus& status() { return status_; }
   replication::ReadBalancer& balancer() { return balancer_; }
   sql::PlanCache& plans() { return plans_; }
-  session::ClassCache& classes() { return classes_; }
   // Column names of sharded tables in catalog order, learnt from Postgres to route INSERTs
   // without a column list; cleared when DDL passes through this worker.
   // DDL on any worker makes every worker forget (an atomic read per lookup, no lock).
@@ -131,7 +129,6 @@ class Worker {
   replication::ClusterStatus& status_;  // the server's
   replication::ReadBalancer balancer_;
   sql::PlanCache plans_;
-  session::ClassCache classes_;
   std::map<shardmap::QualifiedName, std::vector<std::string>> tableColumns_;
   std::unordered_map<std::string, bool> functionWrites_;
   uint64_t columnsGeneration_ = 0;

@@ -65,10 +65,8 @@ awaitable<bool> ClientSession::takeBackend(Reply failureReply, BackendWait wait,
   std::string error = std::move(checkout.errorBytes);
   if (checkout.backend) {
     backend_ = std::move(checkout.backend);
-    // A backend that already carries the client's settings skips the restore coroutines.
-    bool startingUp = cancelPid_ == 0;
-    if (startingUp || backend_->stateFingerprint != settingsFingerprint()) {
-      error = co_await restoreState(false);
+    if (!carriesSettings(*backend_)) {
+      error = co_await restoreState(false);  // not entered when there is nothing to restore
     }
   }
   if (!error.empty()) {
@@ -107,7 +105,7 @@ bool ClientSession::attachNow() {
   if (!idle) {
     return false;
   }
-  if (idle->stateFingerprint != settingsFingerprint()) {
+  if (!carriesSettings(*idle)) {
     pool_->release(std::move(idle));  // settings must be restored: the slow path does it
     return false;
   }
@@ -136,11 +134,11 @@ awaitable<std::string> ClientSession::restoreState(bool force) {
 
 // Returns an ErrorResponse when that failed; the caller then discards the backend.
 awaitable<std::string> ClientSession::restoreStateOn(pool::Backend& backend, bool force) {
-  // Until the client is ready, the restore also reads back the values Postgres reports.
-  bool startingUp = cancelPid_ == 0;
-  if (!force && !startingUp && backend.stateFingerprint == settingsFingerprint()) {
+  if (!force && carriesSettings(backend)) {
     co_return std::string();
   }
+  // Until the client is ready, the restore also reads back the values Postgres reports.
+  bool startingUp = cancelPid_ == 0;
   pool::HiddenResult result;
   try {
     result = co_await backend.runHidden(restoreMessages(changedSettings(), customSettings()),

@@ -52,19 +52,7 @@ awaitable<std::optional<std::vector<Row>>> ClientSession::catalogQuery(std::stri
     co_return std::nullopt;
   }
   std::string messages;
-  wire::MessageWriter(messages).begin('P').cstring("").cstring(sql).int16(0).end();
-  wire::MessageWriter(messages)
-      .begin('B')
-      .cstring("")
-      .cstring("")
-      .int16(0)
-      .int16(1)
-      .int32(int32_t(value.size()))
-      .raw(value)
-      .int16(0)
-      .end();
-  wire::MessageWriter(messages).begin('E').cstring("").int32(0).end();
-  wire::MessageWriter(messages).begin('S').end();
+  wire::appendQueryWithParam(messages, sql, value);
   std::unique_ptr<pool::Backend> backend = std::move(checkout.backend);
   pool::HiddenResult result;
   try {

@@ -204,14 +204,8 @@ awaitable<ClientSession::Served> ClientSession::serve(Wake wake) {
     if (skipToSync_ && frame.type != 'S') {
       continue;
     }
-    if (handleNow(frame)) {
-      // handled without waiting
-    } else if (frame.type == 'Q' && !scatterPipeline() && copySplit() == nullptr) {
-      co_await handleQuery(frame);  // as handle() would, one coroutine frame fewer
-    } else if (frame.type == 'P' && !scatterPipeline() && copySplit() == nullptr) {
-      co_await handleParse(frame);  // the same
-    } else {
-      co_await handle(frame);
+    if (!handleNow(frame)) {
+      co_await (this->*awaitingHandler(frame.type))(frame);
     }
     if (closing_) {
       co_await flushClient();  // a protocol violation's FATAL goes out before the close
@@ -246,53 +240,67 @@ bool ClientSession::park() {
   return true;
 }
 
-// Picks the handler of a client message. (An if/else chain: GCC 12 has
-// miscompiled co_await inside switch statements here.)
-awaitable<void> ClientSession::handle(wire::Frame frame) {
+// A message while a scatter pipeline gathers or a COPY is split over shards. (An if/else
+// chain: GCC 12 has miscompiled co_await inside switch statements here.)
+awaitable<void> ClientSession::handleSplitting(wire::Frame frame) {
   const char type = frame.type;
-  const bool copySplitting = copySplit() != nullptr;
   if (scatterPipeline() && type != 'S') {
     gatherForScatter(frame);
-  } else if (copySplitting && type == 'd') {
+  } else if (copySplit() == nullptr) {
+    co_await handleSync(frame);  // the Sync that runs the scatter pipeline
+  } else if (type == 'd') {
     co_await copySplitData(frame);
-  } else if (copySplitting && (type == 'c' || type == 'f')) {
+  } else if (type == 'c' || type == 'f') {
     co_await endCopySplit(frame);
-  } else if (copySplitting && (type == 'H' || type == 'S')) {
+  } else if (type == 'H' || type == 'S') {
     // Postgres ignores Flush and Sync during copy-in.
-  } else if (copySplitting) {
-    protocolViolation("unexpected message type during COPY from stdin");
-  } else if (type == 'Q') {
-    co_await handleQuery(frame);
-  } else if (type == 'P') {
-    co_await handleParse(frame);
-  } else if (type == 'B') {
-    co_await handleBind(frame);
-  } else if (type == 'D') {
-    co_await handleDescribe(frame);
-  } else if (type == 'C') {
-    co_await handleClose(frame);
-  } else if (type == 'E') {
-    co_await handleExecute(frame);
-  } else if (type == 'F') {
-    bool attached = attachNow();
-    if (!attached) {
-      attached = co_await ensureBackend(Reply::Query);
-    }
-    if (attached) {
-      startDeferredTransaction();
-      toBackend_.append(frame.bytes);
-      enqueue(Reply::Query);
-    }
-  } else if (type == 'S') {
-    co_await handleSync(frame);
   } else {
-    protocolViolation(std::string("invalid frontend message type ") +
-                      std::to_string(int(uint8_t(type))));
+    protocolViolation("unexpected message type during COPY from stdin");
   }
 }
 
-// Handles a client message that needs no waiting, without the coroutine frames of handle():
-// with a backend attached, most of a pipeline. False when handle() must run.
+awaitable<void> ClientSession::handleFunctionCall(wire::Frame frame) {
+  bool attached = attachNow();
+  if (!attached) {
+    attached = co_await ensureBackend(Reply::Query);
+  }
+  if (attached) {
+    startDeferredTransaction();
+    toBackend_.append(frame.bytes);
+    enqueue(Reply::Query);
+  }
+}
+
+// The awaitable handler of a message of `type`, called straight from the reader so that no
+// dispatching coroutine frame stands in between; null for a type the protocol does not have.
+ClientSession::AwaitingHandler ClientSession::awaitingHandler(char type) const {
+  if (scatterPipeline() || copySplit() != nullptr) {
+    return &ClientSession::handleSplitting;
+  }
+  switch (type) {
+    case 'Q':
+      return &ClientSession::handleQuery;
+    case 'P':
+      return &ClientSession::handleParse;
+    case 'B':
+      return &ClientSession::handleBind;
+    case 'D':
+      return &ClientSession::handleDescribe;
+    case 'C':
+      return &ClientSession::handleClose;
+    case 'E':
+      return &ClientSession::handleExecute;
+    case 'F':
+      return &ClientSession::handleFunctionCall;
+    case 'S':
+      return &ClientSession::handleSync;
+    default:
+      return nullptr;
+  }
+}
+
+// Handles a client message that needs no waiting, without a coroutine frame: with a backend
+// attached, most of a pipeline. False when the message's awaitingHandler() must run.
 bool ClientSession::handleNow(const wire::Frame& frame) {
   if (scatterPipeline() || copySplit() != nullptr) {
     return false;
@@ -327,6 +335,11 @@ bool ClientSession::handleNow(const wire::Frame& frame) {
       enqueue(Reply::CopyEnd);
       copyIn_ = false;
     }
+    return true;
+  }
+  if (awaitingHandler(type) == nullptr) {
+    protocolViolation(std::string("invalid frontend message type ") +
+                      std::to_string(int(uint8_t(type))));
     return true;
   }
   return false;
@@ -379,7 +392,7 @@ void ClientSession::protocolViolation(std::string_view message) {
 
 awaitable<void> ClientSession::handleQuery(wire::Frame frame) {
   std::string_view text = frame.body.substr(0, frame.body.find('\0'));
-  StatementClass what = worker_.classes().classify(text);
+  StatementClass what = classify(text);
 
   // DEALLOCATE of a statement the router prepared under another name is answered here.
   if (!what.deallocateName.empty() && txStatus_ != 'E') {

@@ -354,8 +354,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   bool park();
   void onReadable(ErrorCode ec) override;
   awaitable<void> finish();
-  awaitable<void> handle(wire::Frame frame);
   bool handleNow(const wire::Frame& frame);
+  using AwaitingHandler = awaitable<void> (ClientSession::*)(wire::Frame);
+  AwaitingHandler awaitingHandler(char type) const;
+  awaitable<void> handleSplitting(wire::Frame frame);
+  awaitable<void> handleFunctionCall(wire::Frame frame);
   awaitable<void> handleQuery(wire::Frame frame);
   void protocolViolation(std::string_view message);
   void releaseIdleMemory();
@@ -382,7 +385,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   awaitable<void> handleClose(wire::Frame frame);
   awaitable<void> handleSync(wire::Frame frame);
   // The same messages handled without waiting, when they need none: a backend is attached
-  // or free at once, and no routing waits. False when the awaitable handler must run.
+  // or free at once, and no routing waits. False when the awaitable handler must run; for
+  // Execute and Describe that handler only waits for a backend and calls them again.
   bool parseNow(const wire::Frame& frame);
   bool bindNow(const wire::Frame& frame);
   bool executeNow(const wire::Frame& frame);
@@ -391,8 +395,6 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
                       Statement statement);
   void bindOnBackend(const wire::Frame& frame, std::string_view portal, std::string_view name,
                      std::string_view rest);
-  void executeOnBackend(const wire::Frame& frame, std::string_view portal);
-  void describeOnBackend(const wire::Frame& frame, char kind, std::string_view name);
   void endPipeline();
   void sync(const wire::Frame& frame);
   void deferParse(const std::string& name, std::string_view query, Statement statement);
@@ -522,6 +524,11 @@ class ClientSession : public std::enable_shared_from_this<ClientSession>,
   awaitable<std::string> restoreState(bool force);
   const std::vector<Setting>& changedSettings() const;
   uint64_t settingsFingerprint() const { return settings_ ? settings_->fingerprint : 0; }
+  // Whether `backend` holds the client's settings already. Never while the client logs in:
+  // its first restore also reads back the values Postgres reports.
+  bool carriesSettings(const pool::Backend& backend) const {
+    return cancelPid_ != 0 && backend.stateFingerprint == settingsFingerprint();
+  }
   const std::vector<std::string>& customSettings() const;
   // Keeps the client's settings as reading them back from its backend found them.
   void keepSettings(SessionState fresh);

@@ -91,7 +91,7 @@ awaitable<void> ClientSession::handleParse(wire::Frame frame) {
     protocolViolation("invalid Parse message");
     co_return;
   }
-  StatementClass what = worker_.classes().classify(query);
+  StatementClass what = classify(query);
   noteEffects(what);
   Statement statement = describeStatement(rest, what, !name.empty());
   std::string clientName(name);
@@ -151,7 +151,7 @@ bool ClientSession::parseNow(const wire::Frame& frame) {
   if (!q.cstring(query) || !attachNow()) {
     return false;
   }
-  StatementClass what = worker_.classes().classify(query);
+  StatementClass what = classify(query);
   noteEffects(what);
   parseOnBackend(frame, std::string(name), rest, describeStatement(rest, what, !name.empty()));
   return true;
@@ -352,40 +352,31 @@ void ClientSession::bindOnBackend(const wire::Frame& frame, std::string_view por
   }
 }
 
+// An Execute that executeNow() could not handle for want of a backend.
 awaitable<void> ClientSession::handleExecute(wire::Frame frame) {
+  if (co_await ensureBackend(Reply::Execute)) {
+    executeNow(frame);
+  }
+}
+
+// False only when the Execute needs a backend and none is free at once.
+bool ClientSession::executeNow(const wire::Frame& frame) {
   wire::FieldReader r(frame.body);
   std::string_view portal;
   if (!r.cstring(portal)) {
     protocolViolation("invalid Execute message");
-    co_return;
+    return true;
   }
   if (std::string_view tag = controlTag(portal); !tag.empty()) {
     // A BEGIN, COMMIT or ROLLBACK the router answered at Bind.
     std::string reply;
     wire::appendCommandComplete(reply, tag);
     synthetic(std::move(reply));
-    co_return;
+    return true;
   }
-  bool attached = attachNow();
-  if (!attached) {
-    attached = co_await ensureBackend(Reply::Execute);
-  }
-  if (attached) {
-    executeOnBackend(frame, portal);
-  }
-}
-
-bool ClientSession::executeNow(const wire::Frame& frame) {
-  wire::FieldReader r(frame.body);
-  std::string_view portal;
-  if (!r.cstring(portal) || !controlTag(portal).empty() || !attachNow()) {
+  if (!attachNow()) {
     return false;
   }
-  executeOnBackend(frame, portal);
-  return true;
-}
-
-void ClientSession::executeOnBackend(const wire::Frame& frame, std::string_view portal) {
   inPipeline_ = true;
   std::string deallocated = takeDeallocatePortal(portal);
   if (!deallocated.empty()) {
@@ -394,10 +385,11 @@ void ClientSession::executeOnBackend(const wire::Frame& frame, std::string_view 
     wire::appendCommandComplete(reply, "DEALLOCATE");
     pending_.push_back(Pending{Reply::LocalClose, std::move(deallocated), {}, std::move(reply)});
     emitReadySynthetic();
-    return;
+    return true;
   }
   toBackend_.append(frame.bytes);
   enqueue(Reply::Execute);
+  return true;
 }
 
 // The client statement that `portal`, bound to a `DEALLOCATE name`, removes, or empty. The
@@ -425,68 +417,56 @@ std::string_view ClientSession::controlTag(std::string_view portal) const {
   return it == routing_->controlPortals.end() ? std::string_view() : it->second;
 }
 
+// A Describe that describeNow() could not handle for want of a backend.
 awaitable<void> ClientSession::handleDescribe(wire::Frame frame) {
-  wire::FieldReader r(frame.body);
-  std::string_view kind;
-  std::string_view name;
-  if (!r.bytes(1, kind) || !r.cstring(name)) {
-    protocolViolation("invalid Describe message");
-    co_return;
-  }
-  if (kind[0] == 'P' && !controlTag(name).empty()) {
-    synthetic(std::string(kNoData));
-    co_return;
-  }
-  bool attached = attachNow();
-  if (!attached) {
-    attached = co_await ensureBackend(Reply::Describe);
-  }
-  if (attached) {
-    describeOnBackend(frame, kind[0], name);
+  if (co_await ensureBackend(Reply::Describe)) {
+    describeNow(frame);
   }
 }
 
+// False only when the Describe needs a backend and none is free at once.
 bool ClientSession::describeNow(const wire::Frame& frame) {
   wire::FieldReader r(frame.body);
   std::string_view kind;
   std::string_view name;
   if (!r.bytes(1, kind) || !r.cstring(name)) {
+    protocolViolation("invalid Describe message");
+    return true;
+  }
+  if (kind[0] == 'P' && !controlTag(name).empty()) {
+    synthetic(std::string(kNoData));
+    return true;
+  }
+  if (!attachNow()) {
     return false;
   }
-  if ((kind[0] == 'P' && !controlTag(name).empty()) || !attachNow()) {
-    return false;
-  }
-  describeOnBackend(frame, kind[0], name);
-  return true;
-}
-
-void ClientSession::describeOnBackend(const wire::Frame& frame, char kind, std::string_view name) {
   inPipeline_ = true;
-  if (kind != 'S') {
+  if (kind[0] != 'S') {
     toBackend_.append(frame.bytes);
     enqueue(Reply::Describe);
-    return;
+    return true;
   }
   if (name.empty() && unnamedStatement() == nullptr) {
     failInPipeline(errorResponse("26000", "unnamed prepared statement does not exist"));
-    return;
+    return true;
   }
   if (name.empty()) {
     ensureUnnamedOnBackend();
     toBackend_.append(frame.bytes);
     enqueue(Reply::Describe);
-    return;
+    return true;
   }
   std::string clientName(name);
   Statement* statement = findStatement(clientName);
   if (statement == nullptr) {
     toBackend_.append(frame.bytes);
     enqueue(Reply::Describe);
-    return;
+    return true;
   }
   prepareOnBackend(clientName, *statement);
   wire::MessageWriter(toBackend_).begin('D').byte('S').cstring(statement->backendName).end();
   enqueue(Reply::Describe);
+  return true;
 }
 
 awaitable<void> ClientSession::handleClose(wire::Frame frame) {

@@ -113,20 +113,7 @@ std::string textArray(const std::vector<std::string>& names) {
 
 std::string readBackMessages(const std::vector<std::string>& customNames) {
   std::string out;
-  std::string names = textArray(customNames);
-  wire::MessageWriter(out).begin('P').cstring("").cstring(kReadBack).int16(0).end();
-  wire::MessageWriter(out)
-      .begin('B')
-      .cstring("")
-      .cstring("")
-      .int16(0)
-      .int16(1)
-      .int32(int32_t(names.size()))
-      .raw(names)
-      .int16(0)
-      .end();
-  wire::MessageWriter(out).begin('E').cstring("").int32(0).end();
-  wire::MessageWriter(out).begin('S').end();
+  wire::appendQueryWithParam(out, kReadBack, textArray(customNames));
   return out;
 }
 

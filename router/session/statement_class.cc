@@ -1,7 +1,5 @@
 #include "router/session/statement_class.h"
 
-#include <xxhash.h>
-
 #include <array>
 
 #include "router/sql/char_classes.h"
@@ -187,12 +185,6 @@ bool surelyPlain(std::string_view text) {
   return true;
 }
 
-bool plain(const StatementClass& what) {
-  return what.statements == 1 && !what.changesSettings && !what.pinsBackend &&
-         what.deallocateName.empty() && !what.deallocateAll && what.executeName.empty() &&
-         what.prepareName.empty() && what.customSettings.empty();
-}
-
 }  // namespace
 
 StatementClass classify(std::string_view text) {
@@ -221,32 +213,6 @@ StatementClass classifyTokens(std::string_view text) {
     out.deallocateName.clear();
     out.executeName.clear();
     out.prepareName.clear();
-  }
-  return out;
-}
-
-ClassCache::ClassCache(size_t slots, size_t maxTextBytes)
-    : slotCount_(slots), maxTextBytes_(maxTextBytes) {}
-
-StatementClass ClassCache::classify(std::string_view sql) {
-  if (sql.size() > maxTextBytes_ || slotCount_ == 0) {
-    return session::classify(sql);
-  }
-  uint64_t hash = XXH3_64bits(sql.data(), sql.size());
-  if (!slots_) {
-    slots_ = std::make_unique<Slot[]>(slotCount_);
-  }
-  Slot& slot = slots_[hash % slotCount_];
-  if (slot.hash == hash && !slot.text.empty() && slot.text == sql) {
-    ++hits_;
-    StatementClass out;
-    out.statements = 1;
-    return out;
-  }
-  StatementClass out = session::classify(sql);
-  if (plain(out) && !sql.empty()) {
-    slot.hash = hash;
-    slot.text.assign(sql);
   }
   return out;
 }

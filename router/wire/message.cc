@@ -300,4 +300,20 @@ void appendCommandComplete(std::string& out, std::string_view tag) {
   MessageWriter(out).begin('C').cstring(tag).end();
 }
 
+void appendQueryWithParam(std::string& out, std::string_view sql, std::string_view param) {
+  MessageWriter(out).begin('P').cstring("").cstring(sql).int16(0).end();
+  MessageWriter(out)
+      .begin('B')
+      .cstring("")
+      .cstring("")
+      .int16(0)
+      .int16(1)
+      .int32(int32_t(param.size()))
+      .raw(param)
+      .int16(0)
+      .end();
+  MessageWriter(out).begin('E').cstring("").int32(0).end();
+  MessageWriter(out).begin('S').end();
+}
+
 }  // namespace shardline::wire

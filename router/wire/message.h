@@ -123,5 +123,8 @@ ErrorFields parseError(std::string_view body);
 void appendReadyForQuery(std::string& out, char status);
 void appendParameterStatus(std::string& out, std::string_view name, std::string_view value);
 void appendCommandComplete(std::string& out, std::string_view tag);
+// Parse, Bind, Execute and Sync of `sql` as the unnamed statement, with one parameter in text
+// and every result column in text.
+void appendQueryWithParam(std::string& out, std::string_view sql, std::string_view param);
 
 }  // namespace shardline::wire

@@ -530,15 +530,37 @@ def test_pgbench_tpcb_runs_without_errors_with_reads_spread(classifier, nodes, p
 
 # ------------------------------------------------------------------ 3. a replica killed
 
-class ReadLoad:
+class Loop:
+    """Runs self.run() on `threads` daemon threads while in a `with` block; run() loops until
+    self.stopping is set."""
+
+    def __init__(self, threads=1, join_seconds=20):
+        self.stopping = threading.Event()
+        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(threads)]
+        self.join_seconds = join_seconds
+
+    def run(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(self.join_seconds)
+
+
+class ReadLoad(Loop):
     """Threads reading inet_server_port() through a router in a loop, each on its own
     connection (a new one after a failure); every read's start, end, port or error."""
 
     def __init__(self, router, threads=4):
+        super().__init__(threads)
         self.router = router
         self.results = []  # (started, ended, port or None, error or None)
-        self.stopping = threading.Event()
-        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(threads)]
 
     def run(self):
         conn = None
@@ -557,16 +579,6 @@ class ReadLoad:
                 conn = None
         if conn is not None:
             conn.close()
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        for t in self.threads:
-            t.join(20)
 
 
 def test_killed_replica_fails_no_read_started_after_the_kill(make_router, nodes, ports):
@@ -732,27 +744,18 @@ def test_other_clients_keep_reading_from_a_delayed_replica(make_router, nodes, p
         assert collections.Counter(seen) == {ports["s0-replica1"]: 10, ports["s0-replica2"]: 10}
 
 
-class Writer:
+class Writer(Loop):
     """Inserts rows straight on the primary every 50 ms until stopped."""
 
     def __init__(self, node):
+        super().__init__(join_seconds=10)
         self.node = node
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self):
         with direct(self.node) as conn:
             while not self.stopping.is_set():
                 conn.execute("INSERT INTO rw_items (v) SELECT 'steady' FROM generate_series(1, 10)")
                 time.sleep(0.05)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.thread.join(10)
 
 
 def test_replica_over_max_lag_gets_no_reads_until_it_catches_up(make_router, nodes, ports):
@@ -799,15 +802,14 @@ def test_new_client_reads_from_replicas_while_the_primary_is_down(make_router, n
 
 # ------------------------------------------------------------------ 6. failover
 
-class WriteLoad:
+class WriteLoad(Loop):
     """Inserts numbered rows through a router in a loop, a new connection after a failure;
     every write's start, end, port or SQLSTATE."""
 
     def __init__(self, router):
+        super().__init__()
         self.router = router
         self.results = []  # (id, started, ended, port or None, sqlstate or "connection")
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self):
         conn = None
@@ -829,14 +831,6 @@ class WriteLoad:
             time.sleep(0.02)
         if conn is not None:
             conn.close()
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping.set()
-        self.thread.join(20)
 
 
 def timed(fn):

@@ -2,7 +2,6 @@
 
 #include <doctest/doctest.h>
 
-using shardline::session::ClassCache;
 using shardline::session::classify;
 using shardline::session::classifyTokens;
 using shardline::session::StatementClass;
@@ -107,47 +106,4 @@ TEST_CASE("classify without lexing agrees with classify from tokens on made-up t
     INFO(text);
     REQUIRE(same(classify(text), classifyTokens(text)));
   }
-}
-
-TEST_CASE("the class cache answers as classify does, and keeps only plain texts") {
-  ClassCache cache(8, 64);
-  const char* texts[] = {
-      "SELECT abalance FROM pgbench_accounts WHERE aid = $1",
-      "SET search_path = a",
-      "SELECT set_config('app.tenant', '7', false)",
-      "LISTEN news",
-      "DEALLOCATE s1",
-      "EXECUTE s1(2)",
-      "PREPARE s1 AS SELECT 1",
-      "SELECT 1; SELECT 2",
-      "",
-  };
-  for (int round = 0; round < 3; ++round) {
-    for (const char* text : texts) {
-      INFO(text);
-      CHECK(same(cache.classify(text), classify(text)));
-    }
-  }
-  // Only the first text is plain: its second and third rounds are hits.
-  CHECK(cache.hits() == 2);
-}
-
-TEST_CASE("the class cache compares the whole text, and skips long ones") {
-  ClassCache cache(1, 40);  // one slot: every text lands in it
-  CHECK(cache.classify("SELECT 1").statements == 1);
-  CHECK(cache.classify("SELECT 1").statements == 1);
-  CHECK(cache.hits() == 1);
-  // Another text in the same slot is classified, not taken for the one there; a plain one
-  // replaces it, one that is not leaves it.
-  CHECK(cache.classify("SET x.y = 1").changesSettings);
-  CHECK(cache.classify("SET x.y = 1").changesSettings);
-  CHECK(cache.classify("SELECT 1").statements == 1);
-  CHECK(cache.hits() == 2);
-  CHECK(cache.classify("SELECT 2").statements == 1);
-  CHECK(cache.classify("SELECT 1").statements == 1);
-  CHECK(cache.hits() == 2);
-  std::string longText = "SELECT '" + std::string(100, 'x') + "'";
-  CHECK(cache.classify(longText).statements == 1);
-  CHECK(cache.classify(longText).statements == 1);
-  CHECK(cache.hits() == 2);
 }
