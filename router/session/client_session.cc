@@ -205,7 +205,8 @@ awaitable<ClientSession::Served> ClientSession::serve(Wake wake) {
       continue;
     }
     if (!handleNow(frame)) {
-      co_await (this->*awaitingHandler(frame.type))(frame);
+      AwaitingHandler handler = awaitingHandler(frame.type);
+      co_await (this->*handler)(frame);
     }
     if (closing_) {
       co_await flushClient();  // a protocol violation's FATAL goes out before the close

@@ -354,7 +354,8 @@ void ClientSession::bindOnBackend(const wire::Frame& frame, std::string_view por
 
 // An Execute that executeNow() could not handle for want of a backend.
 awaitable<void> ClientSession::handleExecute(wire::Frame frame) {
-  if (co_await ensureBackend(Reply::Execute)) {
+  bool attached = co_await ensureBackend(Reply::Execute);  // not in the condition: GCC 12
+  if (attached) {
     executeNow(frame);
   }
 }
@@ -419,7 +420,8 @@ std::string_view ClientSession::controlTag(std::string_view portal) const {
 
 // A Describe that describeNow() could not handle for want of a backend.
 awaitable<void> ClientSession::handleDescribe(wire::Frame frame) {
-  if (co_await ensureBackend(Reply::Describe)) {
+  bool attached = co_await ensureBackend(Reply::Describe);  // not in the condition: GCC 12
+  if (attached) {
     describeNow(frame);
   }
 }
